@@ -1,0 +1,3 @@
+from chatti.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Benchmarks behind `chatti bench`: figures for docs/performance.md, not tests."""

@@ -1,0 +1,153 @@
+"""The `chatti` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import sys
+from collections.abc import Coroutine, Sequence
+from typing import Any
+
+from chatti.simulator import ReceiptMix, Simulator, SimulatorConfig
+from chatti.simulator.control import ControlServer
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="chatti", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    sim = commands.add_parser("simulator", help="run a carrier SMSC simulator on loopback")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=2775, help="SMPP port (default 2775)")
+    sim.add_argument("--stats-port", type=int, help="HTTP port for /stats (default: port + 1)")
+    sim.add_argument(
+        "--dlr-delay-ms",
+        type=float,
+        default=100.0,
+        help="delay before each delivery receipt (default 100)",
+    )
+    sim.add_argument(
+        "--dlr-ratio",
+        default="1.0",
+        help="share delivered (0.9) or weights delivered:undeliv:expired (90:8:2)",
+    )
+    sim.add_argument(
+        "--throttle-every",
+        type=int,
+        default=0,
+        help="answer every Nth submit_sm with ESME_RTHROTTLED (0: never)",
+    )
+    sim.add_argument(
+        "--fail-ratio",
+        type=float,
+        default=0.0,
+        help="share of submits refused with ESME_RSUBMITFAIL (default 0)",
+    )
+    sim.add_argument("--system-id", help="require binds with this system_id")
+    sim.add_argument("--password", help="and this password")
+    sim.add_argument(
+        "--bind-mode",
+        choices=["answer", "ignore"],
+        default="answer",
+        help="ignore: accept TCP but never answer binds (a hung SMSC)",
+    )
+    sim.add_argument("--seed", type=int, help="seed for the random outcomes")
+    sim.add_argument("--log-level", default="info")
+
+    bench = commands.add_parser("bench", help="measure Chatti's speed")
+    bench.add_argument("suite", choices=["smpp"], help="smpp: codec and client->simulator")
+    bench.add_argument("--messages", type=int, default=50_000)
+    bench.add_argument("--window", type=int, default=100)
+    bench.add_argument("--json", action="store_true", help="print the figures as JSON")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "simulator":
+        return _simulator(parser, args)
+    if args.command == "bench":
+        from chatti.bench import smpp
+
+        return smpp.main(args.messages, args.window, args.json)
+    parser.error(f"unknown command {args.command}")  # pragma: no cover
+    return None
+
+
+def _simulator(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        receipts = ReceiptMix.parse(args.dlr_ratio)
+    except ValueError as error:
+        parser.error(str(error))
+    if not 0 <= args.fail_ratio <= 1:
+        parser.error("--fail-ratio lies in 0..1")
+    if (args.system_id is None) != (args.password is None):
+        parser.error("--system-id and --password go together")
+    config = SimulatorConfig(
+        host=args.host,
+        port=args.port,
+        system_id=args.system_id,
+        password=args.password,
+        dlr_delay_ms=args.dlr_delay_ms,
+        receipts=receipts,
+        throttle_every=args.throttle_every,
+        fail_ratio=args.fail_ratio,
+        bind_mode=args.bind_mode,
+        seed=args.seed,
+    )
+    stats_port = args.stats_port if args.stats_port is not None else args.port + 1
+    return run_until_signalled(_run_simulator(config, args.host, stats_port))
+
+
+async def _run_simulator(config: SimulatorConfig, host: str, stats_port: int) -> int:
+    simulator = Simulator(config)
+    await simulator.start()
+    control = ControlServer(simulator, host, stats_port)
+    await control.start()
+    print(
+        f"chatti simulator: SMPP on {host}:{simulator.port},"
+        f" stats at http://{host}:{control.port}/stats",
+        flush=True,
+    )
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await control.stop()
+        await simulator.stop()
+        print(json.dumps(simulator.stats.as_dict()), flush=True)
+    return 0
+
+
+def run_until_signalled(coroutine: Coroutine[Any, Any, int]) -> int:
+    """Run the coroutine on uvloop; SIGINT or SIGTERM cancels it cleanly."""
+
+    async def guarded() -> int:
+        task = asyncio.current_task()
+        assert task is not None
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, task.cancel)
+        try:
+            return await coroutine
+        except asyncio.CancelledError:
+            return 0
+
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover
+        return asyncio.run(guarded())
+    with contextlib.suppress(KeyboardInterrupt):
+        return uvloop.run(guarded())
+    return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

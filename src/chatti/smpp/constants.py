@@ -1,0 +1,304 @@
+"""Numbers of SMPP 3.4: command ids, command statuses, addressing, flags and TLV tags.
+
+Closed sets are IntEnums, bit fields IntFlags. Decoders never require a value to be a
+member: a vendor status (0x400-0x4FF), TON or data_coding we do not know is carried
+as the plain int it arrived as.
+"""
+
+from __future__ import annotations
+
+import enum
+
+INTERFACE_VERSION = 0x34  # SMPP 3.4, 5.2.4
+RESPONSE_BIT = (
+    0x80000000  # SMPP 3.4, 5.1.2.1: a response's command_id is its request's with this bit
+)
+
+
+class CommandId(enum.IntEnum):
+    """SMPP 3.4, 5.1.2.1."""
+
+    GENERIC_NACK = 0x80000000
+    BIND_RECEIVER = 0x00000001
+    BIND_RECEIVER_RESP = 0x80000001
+    BIND_TRANSMITTER = 0x00000002
+    BIND_TRANSMITTER_RESP = 0x80000002
+    QUERY_SM = 0x00000003
+    QUERY_SM_RESP = 0x80000003
+    SUBMIT_SM = 0x00000004
+    SUBMIT_SM_RESP = 0x80000004
+    DELIVER_SM = 0x00000005
+    DELIVER_SM_RESP = 0x80000005
+    UNBIND = 0x00000006
+    UNBIND_RESP = 0x80000006
+    REPLACE_SM = 0x00000007
+    REPLACE_SM_RESP = 0x80000007
+    CANCEL_SM = 0x00000008
+    CANCEL_SM_RESP = 0x80000008
+    BIND_TRANSCEIVER = 0x00000009
+    BIND_TRANSCEIVER_RESP = 0x80000009
+    OUTBIND = 0x0000000B
+    ENQUIRE_LINK = 0x00000015
+    ENQUIRE_LINK_RESP = 0x80000015
+    SUBMIT_MULTI = 0x00000021
+    SUBMIT_MULTI_RESP = 0x80000021
+    ALERT_NOTIFICATION = 0x00000102
+    DATA_SM = 0x00000103
+    DATA_SM_RESP = 0x80000103
+
+
+class CommandStatus(enum.IntEnum):
+    """SMPP 3.4, 5.1.3. Values 0x400-0x4FF are the SMSC vendor's own and stay plain ints."""
+
+    ESME_ROK = 0x00000000
+    ESME_RINVMSGLEN = 0x00000001
+    ESME_RINVCMDLEN = 0x00000002
+    ESME_RINVCMDID = 0x00000003
+    ESME_RINVBNDSTS = 0x00000004
+    ESME_RALYBND = 0x00000005
+    ESME_RINVPRTFLG = 0x00000006
+    ESME_RINVREGDLVFLG = 0x00000007
+    ESME_RSYSERR = 0x00000008
+    ESME_RINVSRCADR = 0x0000000A
+    ESME_RINVDSTADR = 0x0000000B
+    ESME_RINVMSGID = 0x0000000C
+    ESME_RBINDFAIL = 0x0000000D
+    ESME_RINVPASWD = 0x0000000E
+    ESME_RINVSYSID = 0x0000000F
+    ESME_RCANCELFAIL = 0x00000011
+    ESME_RREPLACEFAIL = 0x00000013
+    ESME_RMSGQFUL = 0x00000014
+    ESME_RINVSERTYP = 0x00000015
+    ESME_RINVNUMDESTS = 0x00000033
+    ESME_RINVDLNAME = 0x00000034
+    ESME_RINVDESTFLAG = 0x00000040
+    ESME_RINVSUBREP = 0x00000042
+    ESME_RINVESMCLASS = 0x00000043
+    ESME_RCNTSUBDL = 0x00000044
+    ESME_RSUBMITFAIL = 0x00000045
+    ESME_RINVSRCTON = 0x00000048
+    ESME_RINVSRCNPI = 0x00000049
+    ESME_RINVDSTTON = 0x00000050
+    ESME_RINVDSTNPI = 0x00000051
+    ESME_RINVSYSTYP = 0x00000053
+    ESME_RINVREPFLAG = 0x00000054
+    ESME_RINVNUMMSGS = 0x00000055
+    ESME_RTHROTTLED = 0x00000058
+    ESME_RINVSCHED = 0x00000061
+    ESME_RINVEXPIRY = 0x00000062
+    ESME_RINVDFTMSGID = 0x00000063
+    ESME_RX_T_APPN = 0x00000064
+    ESME_RX_P_APPN = 0x00000065
+    ESME_RX_R_APPN = 0x00000066
+    ESME_RQUERYFAIL = 0x00000067
+    ESME_RINVOPTPARSTREAM = 0x000000C0
+    ESME_ROPTPARNOTALLWD = 0x000000C1
+    ESME_RINVPARLEN = 0x000000C2
+    ESME_RMISSINGOPTPARAM = 0x000000C3
+    ESME_RINVOPTPARAMVAL = 0x000000C4
+    ESME_RDELIVERYFAILURE = 0x000000FE
+    ESME_RUNKNOWNERR = 0x000000FF
+
+
+def status_name(status: int) -> str:
+    """ESME_RTHROTTLED, or vendor(0x00000401), or unknown(0x...): for logs and errors."""
+    try:
+        return CommandStatus(status).name
+    except ValueError:
+        kind = "vendor" if 0x400 <= status <= 0x4FF else "unknown"
+        return f"{kind}(0x{status:08X})"
+
+
+class Ton(enum.IntEnum):
+    """Type of number, SMPP 3.4, 5.2.5."""
+
+    UNKNOWN = 0
+    INTERNATIONAL = 1
+    NATIONAL = 2
+    NETWORK_SPECIFIC = 3
+    SUBSCRIBER_NUMBER = 4
+    ALPHANUMERIC = 5
+    ABBREVIATED = 6
+
+
+class Npi(enum.IntEnum):
+    """Numbering plan indicator, SMPP 3.4, 5.2.6."""
+
+    UNKNOWN = 0
+    ISDN = 1  # E.163/E.164
+    DATA = 3
+    TELEX = 4
+    LAND_MOBILE = 6
+    NATIONAL = 8
+    PRIVATE = 9
+    ERMES = 10
+    INTERNET = 14
+    WAP_CLIENT_ID = 18
+
+
+class DataCoding(enum.IntEnum):
+    """SMPP 3.4, 5.2.19 (the values carriers use; others pass through as ints)."""
+
+    SMSC_DEFAULT = 0x00  # GSM 03.38 on every GSM carrier we know
+    IA5 = 0x01
+    OCTET_UNSPECIFIED_2 = 0x02
+    LATIN1 = 0x03
+    OCTET_UNSPECIFIED = 0x04
+    JIS = 0x05
+    CYRILLIC = 0x06
+    LATIN_HEBREW = 0x07
+    UCS2 = 0x08
+    PICTOGRAM = 0x09
+    ISO_2022_JP = 0x0A
+    EXTENDED_KANJI = 0x0D
+    KS_C_5601 = 0x0E
+
+
+class EsmClass(enum.IntFlag):
+    """esm_class bits, SMPP 3.4, 5.2.12."""
+
+    DEFAULT = 0x00
+    DATAGRAM_MODE = 0x01
+    FORWARD_MODE = 0x02
+    STORE_AND_FORWARD_MODE = 0x03
+    SMSC_DELIVERY_RECEIPT = 0x04  # message type bits 2-5 = 0001 in deliver_sm
+    SME_DELIVERY_ACK = 0x08
+    SME_MANUAL_ACK = 0x10
+    CONVERSATION_ABORT = 0x18
+    INTERMEDIATE_NOTIFICATION = 0x20
+    UDHI = 0x40
+    REPLY_PATH = 0x80
+
+
+MESSAGE_TYPE_MASK = 0x3C  # esm_class bits 2-5
+
+
+class RegisteredDelivery(enum.IntFlag):
+    """registered_delivery bits, SMPP 3.4, 5.2.17."""
+
+    NONE = 0x00
+    SMSC_RECEIPT_ALWAYS = 0x01
+    SMSC_RECEIPT_ON_FAILURE = 0x02
+    SME_DELIVERY_ACK = 0x04
+    SME_MANUAL_ACK = 0x08
+    INTERMEDIATE_NOTIFICATION = 0x10
+
+
+class MessageState(enum.IntEnum):
+    """SMPP 3.4, 5.2.28, carried by query_sm_resp and the message_state TLV."""
+
+    ENROUTE = 1
+    DELIVERED = 2
+    EXPIRED = 3
+    DELETED = 4
+    UNDELIVERABLE = 5
+    ACCEPTED = 6
+    UNKNOWN = 7
+    REJECTED = 8
+
+
+class TlvTag(enum.IntEnum):
+    """Optional parameter tags, SMPP 3.4, 5.3.2."""
+
+    DEST_ADDR_SUBUNIT = 0x0005
+    DEST_NETWORK_TYPE = 0x0006
+    DEST_BEARER_TYPE = 0x0007
+    DEST_TELEMATICS_ID = 0x0008
+    SOURCE_ADDR_SUBUNIT = 0x000D
+    SOURCE_NETWORK_TYPE = 0x000E
+    SOURCE_BEARER_TYPE = 0x000F
+    SOURCE_TELEMATICS_ID = 0x0010
+    QOS_TIME_TO_LIVE = 0x0017
+    PAYLOAD_TYPE = 0x0019
+    ADDITIONAL_STATUS_INFO_TEXT = 0x001D
+    RECEIPTED_MESSAGE_ID = 0x001E
+    MS_MSG_WAIT_FACILITIES = 0x0030
+    PRIVACY_INDICATOR = 0x0201
+    SOURCE_SUBADDRESS = 0x0202
+    DEST_SUBADDRESS = 0x0203
+    USER_MESSAGE_REFERENCE = 0x0204
+    USER_RESPONSE_CODE = 0x0205
+    SOURCE_PORT = 0x020A
+    DESTINATION_PORT = 0x020B
+    SAR_MSG_REF_NUM = 0x020C
+    LANGUAGE_INDICATOR = 0x020D
+    SAR_TOTAL_SEGMENTS = 0x020E
+    SAR_SEGMENT_SEQNUM = 0x020F
+    SC_INTERFACE_VERSION = 0x0210
+    CALLBACK_NUM_PRES_IND = 0x0302
+    CALLBACK_NUM_ATAG = 0x0303
+    NUMBER_OF_MESSAGES = 0x0304
+    CALLBACK_NUM = 0x0381
+    DPF_RESULT = 0x0420
+    SET_DPF = 0x0421
+    MS_AVAILABILITY_STATUS = 0x0422
+    NETWORK_ERROR_CODE = 0x0423
+    MESSAGE_PAYLOAD = 0x0424
+    DELIVERY_FAILURE_REASON = 0x0425
+    MORE_MESSAGES_TO_SEND = 0x0426
+    MESSAGE_STATE = 0x0427
+    USSD_SERVICE_OP = 0x0501
+    DISPLAY_TIME = 0x1201
+    SMS_SIGNAL = 0x1203
+    MS_VALIDITY = 0x1204
+    ALERT_ON_MESSAGE_DELIVERY = 0x130C
+    ITS_REPLY_TYPE = 0x1380
+    ITS_SESSION_INFO = 0x1383
+
+
+class TlvType(enum.Enum):
+    INT1 = "int1"
+    INT2 = "int2"
+    INT4 = "int4"
+    COCTET = "c-octet string"  # NUL-terminated text
+    OCTETS = "octet string"
+    EMPTY = "no value"
+
+
+# SMPP 3.4, 5.3.2: the value type of each known tag. A tag not here is carried as raw octets.
+TLV_TYPES: dict[int, TlvType] = {
+    TlvTag.DEST_ADDR_SUBUNIT: TlvType.INT1,
+    TlvTag.DEST_NETWORK_TYPE: TlvType.INT1,
+    TlvTag.DEST_BEARER_TYPE: TlvType.INT1,
+    TlvTag.DEST_TELEMATICS_ID: TlvType.INT2,
+    TlvTag.SOURCE_ADDR_SUBUNIT: TlvType.INT1,
+    TlvTag.SOURCE_NETWORK_TYPE: TlvType.INT1,
+    TlvTag.SOURCE_BEARER_TYPE: TlvType.INT1,
+    TlvTag.SOURCE_TELEMATICS_ID: TlvType.INT1,
+    TlvTag.QOS_TIME_TO_LIVE: TlvType.INT4,
+    TlvTag.PAYLOAD_TYPE: TlvType.INT1,
+    TlvTag.ADDITIONAL_STATUS_INFO_TEXT: TlvType.COCTET,
+    TlvTag.RECEIPTED_MESSAGE_ID: TlvType.COCTET,
+    TlvTag.MS_MSG_WAIT_FACILITIES: TlvType.INT1,
+    TlvTag.PRIVACY_INDICATOR: TlvType.INT1,
+    TlvTag.SOURCE_SUBADDRESS: TlvType.OCTETS,
+    TlvTag.DEST_SUBADDRESS: TlvType.OCTETS,
+    TlvTag.USER_MESSAGE_REFERENCE: TlvType.INT2,
+    TlvTag.USER_RESPONSE_CODE: TlvType.INT1,
+    TlvTag.SOURCE_PORT: TlvType.INT2,
+    TlvTag.DESTINATION_PORT: TlvType.INT2,
+    TlvTag.SAR_MSG_REF_NUM: TlvType.INT2,
+    TlvTag.LANGUAGE_INDICATOR: TlvType.INT1,
+    TlvTag.SAR_TOTAL_SEGMENTS: TlvType.INT1,
+    TlvTag.SAR_SEGMENT_SEQNUM: TlvType.INT1,
+    TlvTag.SC_INTERFACE_VERSION: TlvType.INT1,
+    TlvTag.CALLBACK_NUM_PRES_IND: TlvType.INT1,
+    TlvTag.CALLBACK_NUM_ATAG: TlvType.OCTETS,
+    TlvTag.NUMBER_OF_MESSAGES: TlvType.INT1,
+    TlvTag.CALLBACK_NUM: TlvType.OCTETS,
+    TlvTag.DPF_RESULT: TlvType.INT1,
+    TlvTag.SET_DPF: TlvType.INT1,
+    TlvTag.MS_AVAILABILITY_STATUS: TlvType.INT1,
+    TlvTag.NETWORK_ERROR_CODE: TlvType.OCTETS,
+    TlvTag.MESSAGE_PAYLOAD: TlvType.OCTETS,
+    TlvTag.DELIVERY_FAILURE_REASON: TlvType.INT1,
+    TlvTag.MORE_MESSAGES_TO_SEND: TlvType.INT1,
+    TlvTag.MESSAGE_STATE: TlvType.INT1,
+    TlvTag.USSD_SERVICE_OP: TlvType.INT1,
+    TlvTag.DISPLAY_TIME: TlvType.INT1,
+    TlvTag.SMS_SIGNAL: TlvType.INT2,
+    TlvTag.MS_VALIDITY: TlvType.INT1,
+    TlvTag.ALERT_ON_MESSAGE_DELIVERY: TlvType.EMPTY,
+    TlvTag.ITS_REPLY_TYPE: TlvType.INT1,
+    TlvTag.ITS_SESSION_INFO: TlvType.OCTETS,
+}

@@ -1,0 +1,201 @@
+"""Delivery receipts: the text of SMPP 3.4 Appendix B and the TLVs that carry the same.
+
+    id:IIIIIIIIII sub:SSS dlvrd:DDD submit date:YYMMDDhhmm done date:YYMMDDhhmm
+    stat:DDDDDDD err:E text:...
+
+Carriers vary it: keys in upper case, fields missing or reordered, dates with seconds
+(12 digits), ids in hex where submit_sm_resp gave decimal or the other way round,
+stat words spelled out. The receipted_message_id and message_state TLVs, when
+present, win over the text. Parsing never raises on a receipt it can read an id from.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from chatti.smpp import pdu as p
+from chatti.smpp.constants import MESSAGE_TYPE_MASK, EsmClass, MessageState, TlvTag
+
+_KEY = re.compile(r"(?i)\b(id|sub|dlvrd|submit[ _]date|done[ _]date|stat|err|text)\s*:")
+
+# Appendix B's seven-letter words, and the longer spellings seen in the field.
+_STATES = {
+    "DELIVRD": MessageState.DELIVERED,
+    "DELIVERED": MessageState.DELIVERED,
+    "EXPIRED": MessageState.EXPIRED,
+    "DELETED": MessageState.DELETED,
+    "UNDELIV": MessageState.UNDELIVERABLE,
+    "UNDELIVERABLE": MessageState.UNDELIVERABLE,
+    "UNDELIVERED": MessageState.UNDELIVERABLE,
+    "ACCEPTD": MessageState.ACCEPTED,
+    "ACCEPTED": MessageState.ACCEPTED,
+    "UNKNOWN": MessageState.UNKNOWN,
+    "REJECTD": MessageState.REJECTED,
+    "REJECTED": MessageState.REJECTED,
+    "ENROUTE": MessageState.ENROUTE,
+}
+STAT_WORDS = {
+    MessageState.DELIVERED: "DELIVRD",
+    MessageState.EXPIRED: "EXPIRED",
+    MessageState.DELETED: "DELETED",
+    MessageState.UNDELIVERABLE: "UNDELIV",
+    MessageState.ACCEPTED: "ACCEPTD",
+    MessageState.UNKNOWN: "UNKNOWN",
+    MessageState.REJECTED: "REJECTD",
+    MessageState.ENROUTE: "ENROUTE",
+}
+FINAL_STATES = frozenset(
+    {
+        MessageState.DELIVERED,
+        MessageState.EXPIRED,
+        MessageState.DELETED,
+        MessageState.UNDELIVERABLE,
+        MessageState.REJECTED,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    message_id: str
+    state: MessageState | None  # None when the stat word is one we do not know
+    stat: str  # the word as the carrier wrote it
+    error: str  # err: from the text, or the network_error_code TLV in hex
+    submitted: int | None
+    delivered: int | None
+    submit_date: datetime | None
+    done_date: datetime | None
+    text: str
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in FINAL_STATES
+
+
+def is_receipt(pdu: p.Pdu) -> bool:
+    """True for a deliver_sm or data_sm that reports on a message rather than carrying one."""
+    if not isinstance(pdu, p.DeliverSm | p.DataSm):
+        return False
+    message_type = pdu.esm_class & MESSAGE_TYPE_MASK
+    if message_type in (EsmClass.SMSC_DELIVERY_RECEIPT, EsmClass.INTERMEDIATE_NOTIFICATION):
+        return True
+    return pdu.tlv(TlvTag.RECEIPTED_MESSAGE_ID) is not None
+
+
+def parse_receipt(pdu: p.DeliverSm | p.DataSm) -> Receipt | None:
+    """The receipt a PDU carries, or None when it names no message id."""
+    raw: bytes = pdu.short_message if isinstance(pdu, p.DeliverSm) else b""
+    payload = pdu.tlv(TlvTag.MESSAGE_PAYLOAD)
+    if not raw and isinstance(payload, bytes):
+        raw = payload
+    fields = parse_receipt_text(raw.decode("latin-1"))
+    tlv_id = pdu.tlv(TlvTag.RECEIPTED_MESSAGE_ID)
+    message_id = tlv_id if isinstance(tlv_id, str) and tlv_id else fields.get("id", "")
+    if not message_id:
+        return None
+    stat = fields.get("stat", "")
+    state = _STATES.get(stat.upper())
+    tlv_state = pdu.tlv(TlvTag.MESSAGE_STATE)
+    if isinstance(tlv_state, int) and tlv_state in MessageState._value2member_map_:
+        state = MessageState(tlv_state)
+    error = fields.get("err", "")
+    network_error = pdu.tlv(TlvTag.NETWORK_ERROR_CODE)
+    if not error and isinstance(network_error, bytes) and network_error:
+        error = network_error.hex()
+    return Receipt(
+        message_id=message_id,
+        state=state,
+        stat=stat,
+        error=error,
+        submitted=_int_or_none(fields.get("sub")),
+        delivered=_int_or_none(fields.get("dlvrd")),
+        submit_date=parse_receipt_date(fields.get("submit date", "")),
+        done_date=parse_receipt_date(fields.get("done date", "")),
+        text=fields.get("text", ""),
+    )
+
+
+def parse_receipt_text(text: str) -> dict[str, str]:
+    """Split receipt text into its fields, keys lower-cased ("submit date", ...)."""
+    fields: dict[str, str] = {}
+    matches = list(_KEY.finditer(text))
+    for index, match in enumerate(matches):
+        key = match.group(1).lower().replace("_", " ")
+        if key == "text":
+            fields[key] = text[match.end() :].strip()
+            break
+        end = matches[index + 1].start() if index + 1 < len(matches) else len(text)
+        fields.setdefault(key, text[match.end() : end].strip())
+    return fields
+
+
+def parse_receipt_date(value: str) -> datetime | None:
+    """YYMMDDhhmm or YYMMDDhhmmss, read as UTC; None when it is neither."""
+    digits = value.strip()
+    if not digits.isdigit() or len(digits) not in (10, 12):
+        return None
+    try:
+        return datetime.strptime(digits, "%y%m%d%H%M%S" if len(digits) == 12 else "%y%m%d%H%M")
+    except ValueError:
+        return None
+
+
+def _int_or_none(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def message_id_variants(message_id: str) -> tuple[str, ...]:
+    """The forms one carrier id may take between submit_sm_resp and its receipt.
+
+    Some carriers answer submit_sm with a hex id and report it in decimal in the
+    receipt (or the reverse), some pad with zeros or change case. Matching a receipt
+    tries each form; the first is the id as given.
+    """
+    variants = [message_id]
+    stripped = message_id.strip()
+    lowered = stripped.lower()
+    for form in (stripped, lowered, lowered.lstrip("0") or "0"):
+        if form not in variants:
+            variants.append(form)
+    if stripped.isdigit():
+        as_hex = format(int(stripped), "x")
+        variants.extend(v for v in (as_hex, as_hex.upper()) if v not in variants)
+    try:
+        as_decimal = str(int(stripped, 16))
+    except ValueError:
+        pass
+    else:
+        if as_decimal not in variants:
+            variants.append(as_decimal)
+    return tuple(variants)
+
+
+def format_receipt_text(
+    message_id: str,
+    state: MessageState,
+    *,
+    submit_date: datetime,
+    done_date: datetime,
+    error: int = 0,
+    text: str = "",
+) -> str:
+    """Receipt text as Appendix B writes it (used by the simulator)."""
+    delivered = 1 if state is MessageState.DELIVERED else 0
+    return (
+        f"id:{message_id} sub:001 dlvrd:{delivered:03d}"
+        f" submit date:{submit_date:%y%m%d%H%M} done date:{done_date:%y%m%d%H%M}"
+        f" stat:{STAT_WORDS[state]} err:{error:03d} text:{text[:20]}"
+    )
+
+
+__all__ = [
+    "Receipt",
+    "format_receipt_text",
+    "is_receipt",
+    "message_id_variants",
+    "parse_receipt",
+    "parse_receipt_date",
+    "parse_receipt_text",
+]
