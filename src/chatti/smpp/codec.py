@@ -348,8 +348,10 @@ class _DecodePlan:
                 raise _truncated(name)
             if kind is C:
                 nul = body.find(0, pos)
-                if nul < 0:  # a last string without its NUL: seen in the field, tolerated
-                    nul = end
+                if nul < 0:
+                    if not self.is_response:
+                        raise _truncated(name)
+                    nul = end  # a response's last string without its NUL: seen in the field
                 values.append(body[pos:nul].decode("latin-1"))
                 pos = nul + 1
             elif kind is U8:
@@ -389,22 +391,22 @@ class _ShortMessagePlan(_DecodePlan):
     def read_fields(self, body: bytes) -> tuple[list[Any], int]:
         find = body.find
         try:
-            nul = find(0)
+            nul = _find_nul(find, 0)
             service_type = body[:nul].decode("latin-1")
             source_addr_ton, source_addr_npi = _TWO_OCTETS.unpack_from(body, nul + 1)
             pos = nul + 3
-            nul = find(0, pos)
+            nul = _find_nul(find, pos)
             source_addr = body[pos:nul].decode("latin-1")
             dest_addr_ton, dest_addr_npi = _TWO_OCTETS.unpack_from(body, nul + 1)
             pos = nul + 3
-            nul = find(0, pos)
+            nul = _find_nul(find, pos)
             destination_addr = body[pos:nul].decode("latin-1")
             esm_class, protocol_id, priority_flag = _THREE_OCTETS.unpack_from(body, nul + 1)
             pos = nul + 4
-            nul = find(0, pos)
+            nul = _find_nul(find, pos)
             schedule_delivery_time = body[pos:nul].decode("latin-1")
             pos = nul + 1
-            nul = find(0, pos)
+            nul = _find_nul(find, pos)
             validity_period = body[pos:nul].decode("latin-1")
             (
                 registered_delivery,
@@ -415,8 +417,6 @@ class _ShortMessagePlan(_DecodePlan):
             ) = _FIVE_OCTETS.unpack_from(body, nul + 1)
         except struct.error:
             raise _truncated("the mandatory fields") from None
-        if nul < 0:
-            raise _truncated("a C-octet string")
         pos = nul + 6
         if pos + sm_length > len(body):
             raise _sm_length_error(sm_length)
@@ -440,6 +440,13 @@ class _ShortMessagePlan(_DecodePlan):
             body[pos : pos + sm_length],
         ]
         return values, pos + sm_length
+
+
+def _find_nul(find: Any, start: int) -> int:
+    nul: int = find(0, start)
+    if nul < 0:
+        raise _truncated("a C-octet string")
+    return nul
 
 
 def _sm_length_error(sm_length: int) -> RemoteProtocolError:
