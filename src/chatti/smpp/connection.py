@@ -169,6 +169,7 @@ class Connection:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _request_once(self, pdu: p.Pdu) -> Outcome:
+        woken = False  # a woken waiter takes the free slot before those still queued
         while True:
             if self.closed.is_set() or not self.session.can_send(pdu.command_id):
                 return Outcome(OutcomeKind.NOT_BOUND)
@@ -176,11 +177,10 @@ class Connection:
             if pause > 0:
                 await asyncio.sleep(pause)
                 continue
-            if self.session.window_free > 0 and not self._window_waiters:
+            if self.session.window_free > 0 and (woken or not self._window_waiters):
                 break
             await self._wait_for_window()
-            if self.session.window_free > 0:
-                break
+            woken = True
         sequence = self.session.send(pdu)
         future: asyncio.Future[Outcome] = self._loop.create_future()
         self._waiting[sequence] = future
