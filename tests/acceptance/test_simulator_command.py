@@ -15,7 +15,7 @@ import pytest
 from chatti.smpp import pdu as p
 from chatti.smpp.client import ClientConfig, SmppClient
 from chatti.smpp.receipts import parse_receipt
-from tests.helpers import wait_until
+from tests.helpers import eventually, wait_until
 from tests.ports import free_port, wait_for_port
 
 
@@ -30,9 +30,26 @@ def http(method: str, url: str) -> dict[str, object]:
 def simulator_process() -> Iterator[tuple[subprocess.Popen[str], int, int]]:
     port = free_port()
     command = [
-        sys.executable, "-m", "chatti", "simulator", "--host", "127.0.0.1", "--port", str(port),
-        "--dlr-delay-ms", "10", "--dlr-ratio", "0:1:0", "--throttle-every", "0",
-        "--fail-ratio", "0", "--system-id", "acme", "--password", "pw",
+        sys.executable,
+        "-m",
+        "chatti",
+        "simulator",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--dlr-delay-ms",
+        "10",
+        "--dlr-ratio",
+        "0:1:0",
+        "--throttle-every",
+        "0",
+        "--fail-ratio",
+        "0",
+        "--system-id",
+        "acme",
+        "--password",
+        "pw",
     ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
@@ -63,12 +80,11 @@ def test_counts_served_as_json_and_printed_on_sigint(
         async with SmppClient(config, on_deliver) as client:
             assert await client.wait_bound(5)
             for _ in range(2):  # the same text twice: one duplicate
-                submit = p.SubmitSm(destination_addr="4915100000001", short_message=b"same",
-                                    registered_delivery=1)
+                submit = p.SubmitSm(
+                    destination_addr="4915100000001", short_message=b"same", registered_delivery=1
+                )
                 assert (await client.request(submit)).ok
-            deadline = asyncio.get_running_loop().time() + 10
-            while len(states) < 2 and asyncio.get_running_loop().time() < deadline:
-                await asyncio.sleep(0.01)
+            await eventually(lambda: len(states) == 2, 10, "both receipts")
 
     asyncio.run(send_two())
     assert states == ["UNDELIV", "UNDELIV"]
@@ -104,7 +120,9 @@ def test_bad_http_request_gets_400_and_server_lives_on(
 def test_bad_options_are_refused_with_a_message() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "chatti", "simulator", "--dlr-ratio", "lots"],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert result.returncode == 2
     assert "--dlr-ratio" in result.stderr

@@ -79,9 +79,7 @@ async def test_ten_thousand_messages_with_window_100_all_answered_and_receipted(
     assert stats.receipts_pending == 0
 
 
-@pytest.mark.parametrize(
-    "simulator", [{"system_id": "acme", "password": "secret"}], indirect=True
-)
+@pytest.mark.parametrize("simulator", [{"system_id": "acme", "password": "secret"}], indirect=True)
 async def test_bind_credentials_are_checked(simulator: Simulator) -> None:
     async with SmppClient(client_config(simulator, password="wrong")) as refused:
         assert not await refused.wait_bound(0.5)
@@ -209,7 +207,8 @@ async def test_transmitter_and_receiver_binds_share_the_receipts(simulator: Simu
     tx = SmppClient(client_config(simulator, bind_type=BindType.TRANSMITTER))
     rx = SmppClient(client_config(simulator, bind_type=BindType.RECEIVER), on_deliver)
     async with tx, rx:
-        assert await tx.wait_bound(5) and await rx.wait_bound(5)
+        assert await tx.wait_bound(5)
+        assert await rx.wait_bound(5)
         outcome = await tx.request(submit(1))
         assert (await rx.request(submit(2))).kind is OutcomeKind.NOT_BOUND
         await eventually(lambda: len(got) == 1, 5)
@@ -229,7 +228,7 @@ async def test_request_timeout_is_reported(simulator: Simulator) -> None:
 
     from chatti.smpp.server import SmppServer
 
-    server = SmppServer(Silent(), port=0)  # type: ignore[arg-type]
+    server = SmppServer(Silent(), port=0)
     await server.start()
     try:
         config = ClientConfig("127.0.0.1", server.port, "x", response_timeout=0.2)

@@ -13,7 +13,9 @@ from chatti.smpp.receipts import (
 )
 
 
-def receipt_pdu(text: str, *tlvs: p.Tlv, esm_class: int = EsmClass.SMSC_DELIVERY_RECEIPT) -> p.DeliverSm:
+def receipt_pdu(
+    text: str, *tlvs: p.Tlv, esm_class: int = EsmClass.SMSC_DELIVERY_RECEIPT
+) -> p.DeliverSm:
     return p.DeliverSm(esm_class=esm_class, short_message=text.encode("latin-1"), tlvs=tlvs)
 
 
@@ -28,7 +30,8 @@ def test_appendix_b_receipt() -> None:
     assert receipt.message_id == "0123456789"
     assert receipt.state is MessageState.DELIVERED
     assert receipt.is_final
-    assert receipt.submitted == 1 and receipt.delivered == 1
+    assert receipt.submitted == 1
+    assert receipt.delivered == 1
     assert receipt.submit_date == datetime(2026, 11, 28, 12, 5)
     assert receipt.done_date == datetime(2026, 11, 28, 12, 6)
     assert receipt.error == "000"
@@ -38,8 +41,12 @@ def test_appendix_b_receipt() -> None:
 @pytest.mark.parametrize(
     ("text", "message_id", "state"),
     [
-        ("ID:ABCDEF SUB:1 DLVRD:0 SUBMIT DATE:261128120501 DONE DATE:261128120502 STAT:UNDELIV ERR:34 TEXT:x",
-         "ABCDEF", MessageState.UNDELIVERABLE),
+        (
+            "ID:ABCDEF SUB:1 DLVRD:0 SUBMIT DATE:261128120501 DONE DATE:261128120502"
+            " STAT:UNDELIV ERR:34 TEXT:x",
+            "ABCDEF",
+            MessageState.UNDELIVERABLE,
+        ),
         ("id:77 stat:EXPIRED", "77", MessageState.EXPIRED),
         ("id:77 stat:delivered err:0", "77", MessageState.DELIVERED),
         ("stat:REJECTD id:5 err:1", "5", MessageState.REJECTED),
@@ -47,7 +54,9 @@ def test_appendix_b_receipt() -> None:
         ("id:9 stat:WEIRD", "9", None),
     ],
 )
-def test_variations_seen_in_the_field(text: str, message_id: str, state: MessageState | None) -> None:
+def test_variations_seen_in_the_field(
+    text: str, message_id: str, state: MessageState | None
+) -> None:
     receipt = parse_receipt(receipt_pdu(text))
     assert receipt is not None
     assert receipt.message_id == message_id
@@ -70,8 +79,12 @@ def test_tlvs_win_over_text() -> None:
 
 
 def test_tlv_only_receipt_without_text() -> None:
-    pdu = receipt_pdu("", p.Tlv(TlvTag.RECEIPTED_MESSAGE_ID, "zz"), p.Tlv(TlvTag.MESSAGE_STATE, 2),
-                      p.Tlv(TlvTag.NETWORK_ERROR_CODE, b"\x03\x00\x22"))
+    pdu = receipt_pdu(
+        "",
+        p.Tlv(TlvTag.RECEIPTED_MESSAGE_ID, "zz"),
+        p.Tlv(TlvTag.MESSAGE_STATE, 2),
+        p.Tlv(TlvTag.NETWORK_ERROR_CODE, b"\x03\x00\x22"),
+    )
     receipt = parse_receipt(pdu)
     assert receipt is not None
     assert receipt.state is MessageState.DELIVERED
@@ -101,7 +114,9 @@ def test_hex_and_decimal_id_forms() -> None:
 
 def test_format_round_trips_through_the_parser() -> None:
     when = datetime(2026, 11, 28, 12, 5)
-    text = format_receipt_text("1f", MessageState.EXPIRED, submit_date=when, done_date=when, error=5)
+    text = format_receipt_text(
+        "1f", MessageState.EXPIRED, submit_date=when, done_date=when, error=5
+    )
     receipt = parse_receipt(receipt_pdu(text))
     assert receipt is not None
     assert (receipt.message_id, receipt.state, receipt.error) == ("1f", MessageState.EXPIRED, "005")

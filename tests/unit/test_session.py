@@ -20,10 +20,12 @@ class FakeClock:
 
 def pair(window: int = 10) -> tuple[s.Session, s.Session, FakeClock]:
     clock = FakeClock()
-    esme = s.Session(s.Role.ESME, clock=clock, window=window, response_timeout=5,
-                     enquire_link_interval=30)
-    smsc = s.Session(s.Role.SMSC, clock=clock, window=window, response_timeout=5,
-                     enquire_link_interval=30)
+    esme = s.Session(
+        s.Role.ESME, clock=clock, window=window, response_timeout=5, enquire_link_interval=30
+    )
+    smsc = s.Session(
+        s.Role.SMSC, clock=clock, window=window, response_timeout=5, enquire_link_interval=30
+    )
     return esme, smsc, clock
 
 
@@ -71,7 +73,9 @@ def test_bind_moves_both_sides_to_bound() -> None:
         (p.BindTransceiver, s.State.BOUND_TRX),
     ],
 )
-def test_each_bind_type(request_type: type[p.Pdu], state: s.State) -> None:
+def test_each_bind_type(
+    request_type: type[p.BindTransmitter | p.BindReceiver | p.BindTransceiver], state: s.State
+) -> None:
     esme, smsc, _ = pair()
     bind(esme, smsc, request_type(system_id="x"))
     assert esme.state is smsc.state is state
@@ -252,7 +256,7 @@ def test_unknown_command_gets_generic_nack_and_session_goes_on() -> None:
     esme, smsc, _ = pair()
     bind(esme, smsc)
     smsc.events()
-    smsc.receive_data(bytes.fromhex("00000010" "0000abcd" "00000000" "00000021"))
+    smsc.receive_data(bytes.fromhex("000000100000abcd0000000000000021"))
     nack = codec.decode(smsc.data_to_send())
     assert nack == p.GenericNack(sequence_number=0x21, command_status=CommandStatus.ESME_RINVCMDID)
     assert isinstance(smsc.events()[0], s.ProtocolErrorOccurred)
@@ -275,7 +279,7 @@ def test_malformed_submit_answered_with_its_own_response() -> None:
 
 def test_bad_command_length_is_fatal() -> None:
     _, smsc, _ = pair()
-    smsc.receive_data(bytes.fromhex("00000005" "00000004" "00000000" "00000001"))
+    smsc.receive_data(bytes.fromhex("00000005000000040000000000000001"))
     assert codec.decode(smsc.data_to_send()).command_status == CommandStatus.ESME_RINVCMDLEN
     assert smsc.must_close
 
@@ -288,7 +292,9 @@ def test_state_diagram_is_drawn_from_the_table() -> None:
 
 # Every (state, PDU) pair, both roles: only events come out, never an exception.
 
-STATES_REACHED = {
+STATES_REACHED: dict[
+    s.State, type[p.BindTransmitter | p.BindReceiver | p.BindTransceiver] | None
+] = {
     s.State.OPEN: None,
     s.State.BOUND_TX: p.BindTransmitter,
     s.State.BOUND_RX: p.BindReceiver,
