@@ -137,6 +137,7 @@ def bench_loopback(messages: int = 50_000, window: int = 100) -> LoopbackFigures
             "--log-level",
             "warning",
         ],
+        stdout=subprocess.DEVNULL,
     )
     try:
         _wait_for_port(port)
