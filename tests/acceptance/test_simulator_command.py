@@ -12,11 +12,11 @@ from collections.abc import Iterator
 
 import pytest
 
+from chatti.bench.ports import free_port, wait_for_port
 from chatti.smpp import pdu as p
 from chatti.smpp.client import ClientConfig, SmppClient
 from chatti.smpp.receipts import parse_receipt
 from tests.helpers import eventually, wait_until
-from tests.ports import free_port, wait_for_port
 
 
 def http(method: str, url: str) -> dict[str, object]:

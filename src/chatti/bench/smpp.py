@@ -12,7 +12,6 @@ import asyncio
 import json
 import os
 import resource
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from collections.abc import Coroutine
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
+from chatti.bench.ports import free_port, wait_for_port
 from chatti.smpp import codec
 from chatti.smpp import pdu as p
 from chatti.smpp.client import BindType, ClientConfig, SmppClient
@@ -85,13 +85,6 @@ def bench_codec(rounds: int = 200_000) -> CodecFigures:
     return CodecFigures(rate(sample_submit_sm()), rate(sample_deliver_sm()))
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 async def _submit_all(port: int, messages: int, window: int) -> tuple[float, int]:
     config = ClientConfig(
         "127.0.0.1", port, "bench", "bench", bind_type=BindType.TRANSMITTER, window=window
@@ -122,8 +115,8 @@ async def _submit_all(port: int, messages: int, window: int) -> tuple[float, int
 
 
 def bench_loopback(messages: int = 50_000, window: int = 100) -> LoopbackFigures:
-    port = _free_port()
-    stats_port = _free_port()
+    port = free_port()
+    stats_port = free_port()
     simulator = subprocess.Popen(
         [
             sys.executable,
@@ -140,7 +133,7 @@ def bench_loopback(messages: int = 50_000, window: int = 100) -> LoopbackFigures
         stdout=subprocess.DEVNULL,
     )
     try:
-        _wait_for_port(port)
+        wait_for_port(port)
         cpu_before = resource.getrusage(resource.RUSAGE_SELF)
         seconds, answered_ok = _run(_submit_all(port, messages, window))
         cpu_after = resource.getrusage(resource.RUSAGE_SELF)
@@ -167,17 +160,6 @@ def _run(coroutine: Coroutine[Any, Any, T]) -> T:
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
         return asyncio.run(coroutine)
     return uvloop.run(coroutine)
-
-
-def _wait_for_port(port: int, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
 
 
 def main(messages: int, window: int, as_json: bool) -> int:

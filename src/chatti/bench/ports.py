@@ -1,3 +1,5 @@
+"""Loopback ports for benchmarks and tests that start servers as separate processes."""
+
 from __future__ import annotations
 
 import socket
@@ -5,6 +7,7 @@ import time
 
 
 def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -12,6 +15,7 @@ def free_port() -> int:
 
 
 def wait_for_port(port: int, timeout: float = 20.0) -> None:
+    """Return once something accepts connections on 127.0.0.1:port."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -19,4 +23,4 @@ def wait_for_port(port: int, timeout: float = 20.0) -> None:
                 return
         except OSError:
             time.sleep(0.05)
-    raise AssertionError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
