@@ -10,8 +10,10 @@ import logging
 import signal
 import sys
 from collections.abc import Coroutine, Sequence
+from pathlib import Path
 from typing import Any
 
+from chatti.config import ConfigError, Settings, load_settings
 from chatti.simulator import ReceiptMix, Simulator, SimulatorConfig
 from chatti.simulator.control import ControlServer
 
@@ -58,6 +60,33 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, help="seed for the random outcomes")
     sim.add_argument("--log-level", default="info")
 
+    serve = commands.add_parser(
+        "serve", help="run the platform: the HTTP API (and, soon, the sender)"
+    )
+    _add_store_options(serve)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--log-level", default="info")
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    _add_store_options(db_commands.add_parser("upgrade", help="apply the schema migrations"))
+
+    accounts = commands.add_parser("accounts", help="manage accounts")
+    account_commands = accounts.add_subparsers(dest="accounts_command", required=True)
+    create = account_commands.add_parser("create", help="create an account and print its API key")
+    _add_store_options(create)
+    create.add_argument("--name", required=True)
+    create.add_argument("--admin", action="store_true", help="its keys may use /v1/admin")
+    account_commands_list = account_commands.add_parser("list", help="list the accounts")
+    _add_store_options(account_commands_list)
+
+    keys = commands.add_parser("keys", help="manage API keys")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    new_key = key_commands.add_parser("create", help="create another API key for an account")
+    _add_store_options(new_key)
+    new_key.add_argument("--account", required=True, help="the account id (acct_...)")
+
     bench = commands.add_parser("bench", help="measure Chatti's speed")
     bench.add_argument("suite", choices=["smpp"], help="smpp: codec and client->simulator")
     bench.add_argument("--messages", type=int, default=50_000)
@@ -71,12 +100,97 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "simulator":
         return _simulator(parser, args)
+    if args.command == "serve":
+        return _serve(parser, args)
+    if args.command in ("db", "accounts", "keys"):
+        return _admin_command(parser, args)
     if args.command == "bench":
         from chatti.bench import smpp
 
         return smpp.main(args.messages, args.window, args.json)
     parser.error(f"unknown command {args.command}")  # pragma: no cover
     return None
+
+
+def _add_store_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir", type=Path, default=Path("chatti-data"), help="default ./chatti-data"
+    )
+    parser.add_argument("--config", type=Path, help="a TOML config file (see docs/config.md)")
+
+
+def _settings(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Settings:
+    try:
+        return load_settings(
+            args.data_dir,
+            args.config,
+            getattr(args, "host", "127.0.0.1"),
+            getattr(args, "port", 8080),
+        )
+    except ConfigError as error:
+        parser.error(str(error))
+
+
+def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from chatti.api.app import create_app
+
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = _settings(parser, args)
+    print(f"chatti: API on http://{settings.host}:{settings.port} (docs at /docs)", flush=True)
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level=args.log_level.lower(),
+        timeout_graceful_shutdown=10,
+    )
+    uvicorn.Server(config).run()
+    return 0
+
+
+def _admin_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    settings = _settings(parser, args)
+    return asyncio.run(_run_admin_command(settings, args))
+
+
+async def _run_admin_command(settings: Settings, args: argparse.Namespace) -> int:
+    from chatti.store import NotFoundError, Store, queries
+    from chatti.store.migrate import upgrade
+
+    store = Store(settings.database_url)
+    try:
+        await upgrade(store)
+        if args.command == "db":
+            print("chatti: database is at the latest schema", flush=True)
+        elif args.command == "accounts" and args.accounts_command == "create":
+            account, key = await queries.create_account(store, args.name, is_admin=args.admin)
+            print(json.dumps({"account_id": account.id, "admin": account.is_admin, "api_key": key}))
+        elif args.command == "accounts":
+            for account in await queries.list_accounts(store):
+                print(
+                    json.dumps(
+                        {"account_id": account.id, "name": account.name, "admin": account.is_admin}
+                    )
+                )
+        else:
+            try:
+                api_key, plaintext = await queries.create_api_key(store, args.account)
+            except NotFoundError as error:
+                print(f"chatti: {error}", file=sys.stderr)
+                return 1
+            print(
+                json.dumps({"account_id": args.account, "key_id": api_key.id, "api_key": plaintext})
+            )
+    finally:
+        await store.close()
+    return 0
 
 
 def _simulator(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

@@ -1,0 +1,1 @@
+"""The HTTP API: JSON in and out, API keys, accounts, OpenAPI at /docs."""

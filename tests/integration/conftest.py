@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+
+from chatti.store.engine import Store
+from chatti.store.migrate import upgrade
+from tests.databases import ENGINES, fresh_postgres_database
+
+
+@pytest_asyncio.fixture(params=ENGINES)
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    """A migrated, empty store on each engine."""
+    if request.param == "sqlite":
+        opened = Store(f"sqlite:///{tmp_path / 'chatti.db'}")
+        await upgrade(opened)
+        yield opened
+        await opened.close()
+        return
+    async with fresh_postgres_database() as url:
+        opened = Store(url)
+        await upgrade(opened)
+        yield opened
+        await opened.close()

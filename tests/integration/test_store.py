@@ -1,0 +1,164 @@
+"""The store's contract, run on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from chatti.store import IdempotencyConflictError, NotFoundError, queries
+from chatti.store.engine import Store
+from chatti.store.ids import new_ulid
+from chatti.store.models import (
+    Carrier,
+    Idempotency,
+    MessageStatus,
+    NewMessage,
+    Route,
+    StoredResponse,
+)
+from chatti.store.tables import api_keys, metadata
+
+pytestmark = pytest.mark.asyncio
+
+
+def new_message(to: str = "+4915112345678", **fields: object) -> NewMessage:
+    values: dict[str, object] = {
+        "id": new_ulid(),
+        "to_number": to,
+        "country": "DE",
+        "sender": "Chatti",
+        "body": "hello",
+        "encoding": "gsm7",
+        "segment_count": 1,
+    }
+    values.update(fields)
+    return NewMessage(**values)  # type: ignore[arg-type]
+
+
+async def test_migrated_schema_matches_tables(store: Store) -> None:
+    def differences(connection: sa.Connection) -> list[object]:
+        context = MigrationContext.configure(connection)
+        return list(compare_metadata(context, metadata))
+
+    async with store.engine.connect() as connection:
+        assert await connection.run_sync(differences) == []
+
+
+async def test_accept_and_read_back_with_history(store: Store) -> None:
+    account, _ = await queries.create_account(store, "acme")
+    message = new_message(reference="order-7", validity_period=3600)
+    assert await queries.accept_messages(store, account.id, [message]) is None
+    stored, history = await queries.get_message(store, account.id, message.id)
+    assert stored.status is MessageStatus.ACCEPTED
+    assert (stored.to_number, stored.reference, stored.validity_period) == (
+        "+4915112345678",
+        "order-7",
+        3600,
+    )
+    assert [change.status for change in history] == [MessageStatus.ACCEPTED]
+    assert history[0].occurred_at == stored.created_at
+
+
+async def test_accounts_never_see_each_others_messages(store: Store) -> None:
+    alice, _ = await queries.create_account(store, "alice")
+    bob, _ = await queries.create_account(store, "bob")
+    message = new_message()
+    await queries.accept_messages(store, alice.id, [message])
+    with pytest.raises(NotFoundError):
+        await queries.get_message(store, bob.id, message.id)
+    assert await queries.list_messages(store, bob.id) == []
+    assert [m.id for m in await queries.list_messages(store, alice.id)] == [message.id]
+
+
+async def test_keys_are_stored_hashed_and_can_be_revoked(store: Store) -> None:
+    account, key = await queries.create_account(store, "acme", is_admin=True)
+    async with store.read() as connection:
+        stored = (await connection.execute(sa.select(api_keys))).all()
+    assert len(stored) == 1
+    assert stored[0].key_hash != key
+    assert not key.startswith(stored[0].key_hash)
+    assert (await queries.account_for_key(store, key)) == account
+    assert await queries.account_for_key(store, key + "x") is None
+    (listed,) = await queries.list_api_keys(store, account.id)
+    await queries.revoke_api_key(store, listed.id)
+    assert await queries.account_for_key(store, key) is None
+    with pytest.raises(NotFoundError):
+        await queries.revoke_api_key(store, listed.id)
+
+
+async def test_idempotency_returns_the_first_answer_or_conflicts(store: Store) -> None:
+    account, _ = await queries.create_account(store, "acme")
+    first = Idempotency("k1", "hash-a", StoredResponse(202, '{"id": "first"}'))
+    assert await queries.accept_messages(store, account.id, [new_message()], first) is None
+    again = Idempotency("k1", "hash-a", StoredResponse(202, '{"id": "second"}'))
+    assert await queries.accept_messages(store, account.id, [new_message()], again) == (
+        StoredResponse(202, '{"id": "first"}')
+    )
+    assert await queries.count_messages(store, account.id) == 1
+    other = Idempotency("k1", "hash-b", StoredResponse(202, "{}"))
+    with pytest.raises(IdempotencyConflictError):
+        await queries.accept_messages(store, account.id, [new_message()], other)
+    # keys belong to one account: another account may use the same key
+    bob, _ = await queries.create_account(store, "bob")
+    assert await queries.accept_messages(store, bob.id, [new_message()], other) is None
+
+
+async def test_concurrent_requests_with_one_key_write_once(store: Store) -> None:
+    account, _ = await queries.create_account(store, "acme")
+
+    async def attempt() -> StoredResponse | None:
+        key = Idempotency("same", "h", StoredResponse(202, "{}"))
+        return await queries.accept_messages(store, account.id, [new_message()], key)
+
+    results = await asyncio.gather(*(attempt() for _ in range(8)))
+    assert results.count(None) == 1
+    assert await queries.count_messages(store, account.id) == 1
+
+
+async def test_batch_is_all_or_nothing(store: Store) -> None:
+    account, _ = await queries.create_account(store, "acme")
+    duplicate = new_message()
+    with pytest.raises(sa.exc.IntegrityError):
+        await queries.accept_messages(store, account.id, [new_message(), duplicate, duplicate])
+    assert await queries.count_messages(store, account.id) == 0
+
+
+async def test_listing_filters_and_pages(store: Store) -> None:
+    account, _ = await queries.create_account(store, "acme")
+    batch = [new_message(to=f"+49151123456{n:02d}") for n in range(25)]
+    await queries.accept_messages(store, account.id, batch)
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = await queries.list_messages(store, account.id, before_id=cursor, limit=10)
+        seen.extend(m.id for m in page)
+        if len(page) < 10:
+            break
+        cursor = page[-1].id
+    assert seen == sorted((m.id for m in batch), reverse=True)
+    only = await queries.list_messages(store, account.id, to_number="+4915112345607")
+    assert [m.id for m in only] == [batch[7].id]
+    assert await queries.list_messages(store, account.id, status=MessageStatus.DELIVERED) == []
+    created = only[0].created_at
+    assert len(await queries.list_messages(store, account.id, since=created, limit=100)) == 25
+    assert await queries.list_messages(store, account.id, until=created) == []
+
+
+async def test_carriers_and_routes(store: Store) -> None:
+    acme = Carrier("acme", "127.0.0.1", 2775, "chatti", "secret", window=50)
+    await queries.upsert_carrier(store, acme)
+    await queries.upsert_carrier(store, Carrier("acme", "10.0.0.1", 2776, "chatti", "s2"))
+    (stored,) = await queries.list_carriers(store)
+    assert (stored.host, stored.port, stored.password) == ("10.0.0.1", 2776, "s2")
+    table = [Route("DE", ("acme",)), Route("*", ("acme",))]
+    await queries.replace_routes(store, table)
+    assert await queries.list_routes(store) == table
+    await queries.replace_routes(store, [])
+    assert await queries.list_routes(store) == []
+    await queries.delete_carrier(store, "acme")
+    with pytest.raises(NotFoundError):
+        await queries.delete_carrier(store, "acme")
