@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 2775
 
-.PHONY: run test check lint typecheck bench clean
+.PHONY: run simulator test lint typecheck bench clean
 
 $(BIN)/chatti: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +16,11 @@ tests/interop/node_modules: tests/interop/package.json tests/interop/package-loc
 	@if command -v npm >/dev/null; then cd tests/interop && npm ci --silent --no-audit --no-fund && touch node_modules; \
 	else echo "npm not found: the node-smpp interop test will be skipped (CI installs it)"; fi
 
-# Start the carrier simulator (the platform's `chatti serve` arrives with the API).
+# Start Chatti on its embedded default: SQLite in ./chatti-data, the API on :8080.
 run: $(BIN)/chatti
+	$(BIN)/chatti serve --data-dir chatti-data --host 127.0.0.1 --port 8080
+
+simulator: $(BIN)/chatti
 	$(BIN)/chatti simulator --host 127.0.0.1 --port $(PORT)
 
 lint: $(BIN)/chatti
