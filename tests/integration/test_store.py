@@ -162,3 +162,39 @@ async def test_carriers_and_routes(store: Store) -> None:
     await queries.delete_carrier(store, "acme")
     with pytest.raises(NotFoundError):
         await queries.delete_carrier(store, "acme")
+
+
+async def test_group_commit_shares_transactions_and_keeps_requests_apart(store: Store) -> None:
+    from chatti.store.group_commit import AcceptQueue
+
+    account, _ = await queries.create_account(store, "acme")
+    accepts = AcceptQueue(store)
+    used = Idempotency("used", "h1", StoredResponse(202, '{"first": true}'))
+    assert await accepts.accept(account.id, [new_message()], used) is None
+
+    async def plain() -> object:
+        return await accepts.accept(account.id, [new_message()])
+
+    async def reused_differently() -> object:
+        other = Idempotency("used", "h2", StoredResponse(202, "{}"))
+        return await accepts.accept(account.id, [new_message()], other)
+
+    async def twice_in_one_group() -> object:
+        key = Idempotency("fresh", "h", StoredResponse(202, '{"fresh": true}'))
+        return await accepts.accept(account.id, [new_message()], key)
+
+    outcomes = await asyncio.gather(
+        *(plain() for _ in range(40)),
+        reused_differently(),
+        twice_in_one_group(),
+        twice_in_one_group(),
+        return_exceptions=True,
+    )
+    assert outcomes[:40] == [None] * 40
+    assert isinstance(outcomes[40], IdempotencyConflictError)
+    assert sorted(map(repr, outcomes[41:])) == sorted(
+        [repr(None), repr(StoredResponse(202, '{"fresh": true}'))]
+    )
+    assert await queries.count_messages(store, account.id) == 1 + 40 + 1
+    assert accepts.groups < accepts.requests  # concurrent requests did share commits
+    await accepts.close()

@@ -18,6 +18,7 @@ from chatti.api.limits import BodySizeLimit
 from chatti.config import Settings
 from chatti.store import queries
 from chatti.store.engine import Store
+from chatti.store.group_commit import AcceptQueue
 from chatti.store.migrate import upgrade
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,9 @@ def create_app(settings: Settings) -> FastAPI:
                 await upgrade(store)
             await ensure_first_account(store, settings)
             app.state.store = store
+            app.state.accepts = AcceptQueue(store)
             yield
+            await app.state.accepts.close()
         finally:
             await store.close()
 

@@ -29,7 +29,7 @@ from chatti.api.validation import (
     check_validity,
 )
 from chatti.store import queries
-from chatti.store.engine import Store
+from chatti.store.group_commit import AcceptQueue
 from chatti.store.ids import new_ulid
 from chatti.store.models import (
     Account,
@@ -128,14 +128,14 @@ def _check_idempotency_key(key: str | None) -> None:
 
 
 async def _commit(
-    store: Store,
+    accepts: AcceptQueue,
     account: Account,
     new: list[NewMessage],
     idempotency: Idempotency | None,
     status: int,
     body: str,
 ) -> Response:
-    earlier = await queries.accept_messages(store, account.id, new, idempotency)
+    earlier = await accepts.accept(account.id, new, idempotency)
     if earlier is not None:
         return Response(earlier.body, earlier.status, media_type="application/json")
     return Response(body, status, media_type="application/json")
@@ -160,7 +160,7 @@ async def send_message(
         )
     body = json.dumps(accepted(prepared))
     idempotency = _idempotency(idempotency_key, request, payload, 202, body)
-    return await _commit(request.app.state.store, account, [prepared], idempotency, 202, body)
+    return await _commit(request.app.state.accepts, account, [prepared], idempotency, 202, body)
 
 
 @router.post(
@@ -216,7 +216,7 @@ async def send_batch(
     if not new:
         return Response(body, status, media_type="application/json")
     idempotency = _idempotency(idempotency_key, request, payload, status, body)
-    return await _commit(request.app.state.store, account, new, idempotency, status, body)
+    return await _commit(request.app.state.accepts, account, new, idempotency, status, body)
 
 
 @router.get("/{message_id}")

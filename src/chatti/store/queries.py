@@ -167,68 +167,90 @@ async def accept_messages(
 async def _accept(
     store: Store, account_id: str, new: Sequence[NewMessage], idempotency: Idempotency | None
 ) -> StoredResponse | None:
-    now = now_us()
     async with store.write() as connection:
         if idempotency is not None:
-            earlier = (
-                await connection.execute(
-                    sa.select(idempotency_keys).where(
-                        idempotency_keys.c.account_id == account_id,
-                        idempotency_keys.c.key == idempotency.key,
-                    )
-                )
-            ).first()
+            earlier = await earlier_answer(connection, account_id, idempotency)
             if earlier is not None:
-                if earlier.request_hash != idempotency.request_hash:
-                    raise IdempotencyConflictError(idempotency.key)
-                return StoredResponse(earlier.response_status, earlier.response_body)
-        if new:
-            await connection.execute(
-                messages.insert(),
-                [
-                    {
-                        "id": message.id,
-                        "account_id": account_id,
-                        "to_number": message.to_number,
-                        "country": message.country,
-                        "sender": message.sender,
-                        "body": message.body,
-                        "encoding": message.encoding,
-                        "segment_count": message.segment_count,
-                        "status": MessageStatus.ACCEPTED.value,
-                        "callback_url": message.callback_url,
-                        "validity_period": message.validity_period,
-                        "reference": message.reference,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
-                    for message in new
-                ],
-            )
-            await connection.execute(
-                message_events.insert(),
-                [
-                    {
-                        "message_id": message.id,
-                        "status": MessageStatus.ACCEPTED.value,
-                        "occurred_at": now,
-                        "detail": None,
-                    }
-                    for message in new
-                ],
-            )
-        if idempotency is not None:
-            await connection.execute(
-                idempotency_keys.insert().values(
-                    account_id=account_id,
-                    key=idempotency.key,
-                    request_hash=idempotency.request_hash,
-                    response_status=idempotency.response.status,
-                    response_body=idempotency.response.body,
-                    created_at=now,
-                )
-            )
+                return earlier
+        await insert_accepted(connection, [(account_id, new, idempotency)], now_us())
     return None
+
+
+async def earlier_answer(
+    connection: AsyncConnection, account_id: str, idempotency: Idempotency
+) -> StoredResponse | None:
+    """The answer stored for this key, None if unused; raises when the request differs."""
+    earlier = (
+        await connection.execute(
+            sa.select(idempotency_keys).where(
+                idempotency_keys.c.account_id == account_id,
+                idempotency_keys.c.key == idempotency.key,
+            )
+        )
+    ).first()
+    if earlier is None:
+        return None
+    if earlier.request_hash != idempotency.request_hash:
+        raise IdempotencyConflictError(idempotency.key)
+    return StoredResponse(earlier.response_status, earlier.response_body)
+
+
+AcceptRequest = tuple[str, Sequence[NewMessage], Idempotency | None]
+
+
+async def insert_accepted(
+    connection: AsyncConnection, requests: Sequence[AcceptRequest], now: int
+) -> None:
+    """Insert the messages of several accept requests, their history rows and their
+    idempotency keys, with one statement per table."""
+    message_rows = [
+        {
+            "id": message.id,
+            "account_id": account_id,
+            "to_number": message.to_number,
+            "country": message.country,
+            "sender": message.sender,
+            "body": message.body,
+            "encoding": message.encoding,
+            "segment_count": message.segment_count,
+            "status": MessageStatus.ACCEPTED.value,
+            "callback_url": message.callback_url,
+            "validity_period": message.validity_period,
+            "reference": message.reference,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for account_id, new, _ in requests
+        for message in new
+    ]
+    if message_rows:
+        await connection.execute(messages.insert(), message_rows)
+        await connection.execute(
+            message_events.insert(),
+            [
+                {
+                    "message_id": row["id"],
+                    "status": MessageStatus.ACCEPTED.value,
+                    "occurred_at": now,
+                    "detail": None,
+                }
+                for row in message_rows
+            ],
+        )
+    key_rows = [
+        {
+            "account_id": account_id,
+            "key": idempotency.key,
+            "request_hash": idempotency.request_hash,
+            "response_status": idempotency.response.status,
+            "response_body": idempotency.response.body,
+            "created_at": now,
+        }
+        for account_id, _, idempotency in requests
+        if idempotency is not None
+    ]
+    if key_rows:
+        await connection.execute(idempotency_keys.insert(), key_rows)
 
 
 async def get_message(
