@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--log-level", default="info")
 
     serve = commands.add_parser(
-        "serve", help="run the platform: the HTTP API (and, soon, the sender)"
+        "serve", help="run the platform: API, sender, receipts, webhooks, simulator if needed"
     )
     _add_store_options(serve)
     serve.add_argument("--host", default="127.0.0.1")
@@ -87,6 +87,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_store_options(new_key)
     new_key.add_argument("--account", required=True, help="the account id (acct_...)")
 
+    send = commands.add_parser("send", help="send messages through a running node's API")
+    target = send.add_mutually_exclusive_group(required=True)
+    target.add_argument("--to", help="one E.164 number")
+    target.add_argument("--file", type=Path, help="a CSV file: a number in the first column")
+    send.add_argument("--text", required=True)
+    send.add_argument("--from", dest="sender", default="Chatti", help="sender id (default Chatti)")
+    send.add_argument("--url", default="http://127.0.0.1:8080", help="the node's API")
+    send.add_argument(
+        "--key", help="API key (default: $CHATTI_API_KEY, else DATA_DIR/demo-api-key)"
+    )
+    send.add_argument("--data-dir", type=Path, default=Path("chatti-data"))
+
     bench = commands.add_parser("bench", help="measure Chatti's speed")
     bench.add_argument("suite", choices=["smpp"], help="smpp: codec and client->simulator")
     bench.add_argument("--messages", type=int, default=50_000)
@@ -102,6 +114,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _simulator(parser, args)
     if args.command == "serve":
         return _serve(parser, args)
+    if args.command == "send":
+        from chatti import send_command
+
+        return send_command.main(
+            args.url, args.key, args.data_dir, args.to, args.file, args.text, args.sender
+        )
     if args.command in ("db", "accounts", "keys"):
         return _admin_command(parser, args)
     if args.command == "bench":

@@ -52,7 +52,8 @@ async def test_accept_and_read_back_with_history(store: Store) -> None:
     account, _ = await queries.create_account(store, "acme")
     message = new_message(reference="order-7", validity_period=3600)
     assert await queries.accept_messages(store, account.id, [message]) is None
-    stored, history = await queries.get_message(store, account.id, message.id)
+    stored, history, parts = await queries.get_message(store, account.id, message.id)
+    assert parts == []
     assert stored.status is MessageStatus.ACCEPTED
     assert (stored.to_number, stored.reference, stored.validity_period) == (
         "+4915112345678",

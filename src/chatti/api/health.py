@@ -21,9 +21,16 @@ async def healthz() -> dict[str, Any]:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
+    checks: dict[str, Any] = {}
     try:
         await request.app.state.store.ping()
+        checks["store"] = "ok"
     except StoreError as error:
         log.warning("not ready: store: %s", error)
-        return JSONResponse({"status": "not_ready", "checks": {"store": "unavailable"}}, 503)
-    return JSONResponse({"status": "ready", "checks": {"store": "ok"}})
+        checks["store"] = "unavailable"
+    pool = request.app.state.node.pool
+    checks["carriers"] = pool.status()
+    ready = checks["store"] == "ok" and pool.any_bound
+    return JSONResponse(
+        {"status": "ready" if ready else "not_ready", "checks": checks}, 200 if ready else 503
+    )

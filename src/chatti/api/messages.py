@@ -29,7 +29,6 @@ from chatti.api.validation import (
     check_validity,
 )
 from chatti.store import queries
-from chatti.store.group_commit import AcceptQueue
 from chatti.store.ids import new_ulid
 from chatti.store.models import (
     Account,
@@ -128,14 +127,15 @@ def _check_idempotency_key(key: str | None) -> None:
 
 
 async def _commit(
-    accepts: AcceptQueue,
+    request: Request,
     account: Account,
     new: list[NewMessage],
     idempotency: Idempotency | None,
     status: int,
     body: str,
 ) -> Response:
-    earlier = await accepts.accept(account.id, new, idempotency)
+    earlier = await request.app.state.accepts.accept(account.id, new, idempotency)
+    request.app.state.node.accepted()
     if earlier is not None:
         return Response(earlier.body, earlier.status, media_type="application/json")
     return Response(body, status, media_type="application/json")
@@ -160,7 +160,7 @@ async def send_message(
         )
     body = json.dumps(accepted(prepared))
     idempotency = _idempotency(idempotency_key, request, payload, 202, body)
-    return await _commit(request.app.state.accepts, account, [prepared], idempotency, 202, body)
+    return await _commit(request, account, [prepared], idempotency, 202, body)
 
 
 @router.post(
@@ -216,7 +216,7 @@ async def send_batch(
     if not new:
         return Response(body, status, media_type="application/json")
     idempotency = _idempotency(idempotency_key, request, payload, status, body)
-    return await _commit(request.app.state.accepts, account, new, idempotency, status, body)
+    return await _commit(request, account, new, idempotency, status, body)
 
 
 @router.get("/{message_id}")
@@ -224,8 +224,10 @@ async def get_message(
     message_id: str, request: Request, account: Annotated[Account, Depends(authenticate)]
 ) -> dict[str, Any]:
     """One message of yours with its status history."""
-    message, history = await queries.get_message(request.app.state.store, account.id, message_id)
-    return render.message(message, history)
+    message, history, parts = await queries.get_message(
+        request.app.state.store, account.id, message_id
+    )
+    return render.message(message, history, parts)
 
 
 def _moment(name: str, value: str | None) -> int | None:

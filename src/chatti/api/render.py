@@ -9,6 +9,7 @@ from chatti.store.models import (
     ApiKey,
     Carrier,
     Message,
+    Part,
     Route,
     StatusChange,
     to_datetime,
@@ -21,7 +22,11 @@ def timestamp(microseconds: int | None) -> str | None:
     return to_datetime(microseconds).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def message(value: Message, history: list[StatusChange] | None = None) -> dict[str, Any]:
+def message(
+    value: Message,
+    history: list[StatusChange] | None = None,
+    parts: list[Part] | None = None,
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": value.id,
         "status": value.status.value,
@@ -36,6 +41,11 @@ def message(value: Message, history: list[StatusChange] | None = None) -> dict[s
         "reference": value.reference,
         "created_at": timestamp(value.created_at),
         "updated_at": timestamp(value.updated_at),
+        "carrier": value.carrier,
+        "submitted_at": timestamp(value.submitted_at),
+        "done_at": timestamp(value.done_at),
+        "attempts": value.attempts,
+        "possible_duplicate": value.possible_duplicate,
     }
     if history is not None:
         body["history"] = [
@@ -45,6 +55,19 @@ def message(value: Message, history: list[StatusChange] | None = None) -> dict[s
                 "detail": change.detail,
             }
             for change in history
+        ]
+    if parts is not None:
+        body["parts"] = [
+            {
+                "number": part.number,
+                "carrier": part.carrier,
+                "carrier_message_id": part.carrier_message_id,
+                "status": part.status,
+                "submitted_at": timestamp(part.submitted_at),
+                "receipt_at": timestamp(part.receipt_at),
+                "error": part.error,
+            }
+            for part in parts
         ]
     return body
 

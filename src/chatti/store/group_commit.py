@@ -1,69 +1,78 @@
-"""Group commit: concurrent accepts share one transaction, so one disk flush.
+"""Group commit: concurrent writers share one transaction, so one disk flush.
 
-With durable commits every transaction waits for its fsync; one message per request
-and per transaction would cap a node at a few hundred messages per second whatever the
-CPU. Requests arriving while a commit is in flight wait for the next one, which takes
-them all together: no timer, so a lone request pays nothing extra, and under load each
-flush carries many messages. A caller is answered only after the commit that holds its
-messages has returned.
+With durable commits every transaction waits for its fsync; one message (or receipt)
+per transaction would cap a node at a few hundred per second whatever the CPU.
+Items arriving while a commit is in flight wait for the next one, which takes them all
+together: no timer, so a lone item pays nothing extra, and under load each flush
+carries many. A caller is answered only after the commit that holds its item returned.
 
-If a shared transaction fails, each of its requests is retried in a transaction of its
-own, so one bad request never fails another.
+If a shared transaction fails, each of its items is retried in a transaction of its
+own, so one bad item never fails another.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatti.store import queries
 from chatti.store.engine import Store
-from chatti.store.errors import IdempotencyConflictError, StoreError, StoreUnavailableError
+from chatti.store.errors import IdempotencyConflictError, StoreUnavailableError
 from chatti.store.models import Idempotency, NewMessage, StoredResponse
 
 log = logging.getLogger(__name__)
 
-MAX_GROUP_MESSAGES = 20_000  # bounds one transaction's size and the time its lock is held
+T = TypeVar("T")
+R = TypeVar("R")
+
+MAX_GROUP_ITEMS = 20_000  # bounds one transaction's size and the time its lock is held
+
+# Writes a group inside one transaction; returns one outcome per item, in order (an
+# exception instance is handed to that item's caller, the others still commit).
+GroupWrite = Callable[[AsyncConnection, Sequence[T]], Awaitable[list[R | BaseException]]]
 
 
 @dataclass(slots=True)
-class _Pending:
-    account_id: str
-    messages: Sequence[NewMessage]
-    idempotency: Idempotency | None
-    answer: asyncio.Future[StoredResponse | None]
+class _Waiting(Generic[T, R]):
+    item: T
+    weight: int
+    answer: asyncio.Future[R]
 
 
-Outcome = StoredResponse | None | BaseException
-
-
-class AcceptQueue:
-    def __init__(self, store: Store, max_group_messages: int = MAX_GROUP_MESSAGES) -> None:
+class GroupCommitter(Generic[T, R]):
+    def __init__(
+        self,
+        store: Store,
+        write: GroupWrite[T, R],
+        *,
+        name: str,
+        weight: Callable[[T], int] = lambda item: 1,
+        max_weight: int = MAX_GROUP_ITEMS,
+    ) -> None:
         self._store = store
-        self._max = max_group_messages
-        self._pending: list[_Pending] = []
+        self._write = write
+        self._name = name
+        self._weight = weight
+        self._max = max_weight
+        self._pending: list[_Waiting[T, R]] = []
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self.groups = 0  # transactions committed, for metrics and tests
-        self.requests = 0
+        self.items = 0
 
-    async def accept(
-        self,
-        account_id: str,
-        messages: Sequence[NewMessage],
-        idempotency: Idempotency | None = None,
-    ) -> StoredResponse | None:
-        """Same contract as queries.accept_messages: None once committed now, the stored
-        answer for a repeated idempotency key, IdempotencyConflictError for a reused one."""
+    async def submit(self, item: T) -> R:
         if self._closing:
             raise StoreUnavailableError("the node is shutting down")
         if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="group commit")
-        answer: asyncio.Future[StoredResponse | None] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Pending(account_id, messages, idempotency, answer))
+            self._task = asyncio.create_task(self._run(), name=self._name)
+        answer: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Waiting(item, self._weight(item), answer))
         self._wakeup.set()
         return await answer
 
@@ -80,74 +89,120 @@ class AcceptQueue:
             await self._wakeup.wait()
             self._wakeup.clear()
             while self._pending:
-                group = self._take_group()
-                await self._commit(group)
+                await self._commit(self._take_group())
             if self._closing:
                 return
 
-    def _take_group(self) -> list[_Pending]:
-        group: list[_Pending] = []
-        size = 0
-        while self._pending and (not group or size + len(self._pending[0].messages) <= self._max):
-            item = self._pending.pop(0)
-            group.append(item)
-            size += len(item.messages)
+    def _take_group(self) -> list[_Waiting[T, R]]:
+        group: list[_Waiting[T, R]] = []
+        weight = 0
+        while self._pending and (not group or weight + self._pending[0].weight <= self._max):
+            waiting = self._pending.pop(0)
+            group.append(waiting)
+            weight += waiting.weight
         return group
 
-    async def _commit(self, group: list[_Pending]) -> None:
+    async def _commit(self, group: list[_Waiting[T, R]]) -> None:
         try:
-            outcomes = await self._write(group)
-        except (StoreError, Exception) as error:
+            outcomes = await self._transaction([waiting.item for waiting in group])
+        except Exception as error:
             if len(group) == 1:
                 outcomes = [error]
             else:
                 log.warning(
-                    "group of %d accepts failed (%s); retrying each alone", len(group), error
+                    "%s: group of %d failed (%s); each alone", self._name, len(group), error
                 )
-                outcomes = [await self._alone(item) for item in group]
+                outcomes = []
+                for waiting in group:
+                    try:
+                        outcomes.extend(await self._transaction([waiting.item]))
+                    except Exception as alone_error:
+                        outcomes.append(alone_error)
         self.groups += 1
-        self.requests += len(group)
-        for item, outcome in zip(group, outcomes, strict=True):
-            if item.answer.done():
+        self.items += len(group)
+        for waiting, outcome in zip(group, outcomes, strict=True):
+            if waiting.answer.done():
                 continue
             if isinstance(outcome, BaseException):
-                item.answer.set_exception(outcome)
+                waiting.answer.set_exception(outcome)
             else:
-                item.answer.set_result(outcome)
+                waiting.answer.set_result(outcome)
 
-    async def _alone(self, item: _Pending) -> Outcome:
-        try:
-            return await queries.accept_messages(
-                self._store, item.account_id, item.messages, item.idempotency
-            )
-        except Exception as error:
-            return error
-
-    async def _write(self, group: list[_Pending]) -> list[Outcome]:
-        outcomes: list[Outcome] = []
-        to_insert: list[queries.AcceptRequest] = []
-        first_use: dict[tuple[str, str], Idempotency] = {}
+    async def _transaction(self, items: Sequence[T]) -> list[R | BaseException]:
         async with self._store.write() as connection:
-            for item in group:
-                key = item.idempotency
-                if key is not None:
-                    earlier_here = first_use.get((item.account_id, key.key))
-                    if earlier_here is not None:  # the same key twice in one group
-                        same = earlier_here.request_hash == key.request_hash
-                        outcomes.append(
-                            earlier_here.response if same else IdempotencyConflictError(key.key)
-                        )
-                        continue
-                    try:
-                        earlier = await queries.earlier_answer(connection, item.account_id, key)
-                    except IdempotencyConflictError as conflict:
-                        outcomes.append(conflict)
-                        continue
-                    if earlier is not None:
-                        outcomes.append(earlier)
-                        continue
-                    first_use[(item.account_id, key.key)] = key
-                to_insert.append((item.account_id, item.messages, key))
-                outcomes.append(None)
-            await queries.insert_accepted(connection, to_insert, queries.now_us())
-        return outcomes
+            return await self._write(connection, items)
+
+
+# Accepting messages -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Accept:
+    account_id: str
+    messages: Sequence[NewMessage]
+    idempotency: Idempotency | None
+
+
+class AcceptQueue:
+    """Same contract as queries.accept_messages, with concurrent requests committed
+    together: None once committed now, the stored answer for a repeated idempotency
+    key, IdempotencyConflictError for a reused one."""
+
+    def __init__(self, store: Store, max_group_messages: int = MAX_GROUP_ITEMS) -> None:
+        self._committer: GroupCommitter[_Accept, StoredResponse | None] = GroupCommitter(
+            store,
+            _write_accepts,
+            name="accept group commit",
+            weight=lambda accept: len(accept.messages),
+            max_weight=max_group_messages,
+        )
+
+    @property
+    def groups(self) -> int:
+        return self._committer.groups
+
+    @property
+    def requests(self) -> int:
+        return self._committer.items
+
+    async def accept(
+        self,
+        account_id: str,
+        messages: Sequence[NewMessage],
+        idempotency: Idempotency | None = None,
+    ) -> StoredResponse | None:
+        return await self._committer.submit(_Accept(account_id, messages, idempotency))
+
+    async def close(self) -> None:
+        await self._committer.close()
+
+
+async def _write_accepts(
+    connection: AsyncConnection, group: Sequence[_Accept]
+) -> list[StoredResponse | BaseException | None]:
+    outcomes: list[StoredResponse | BaseException | None] = []
+    to_insert: list[queries.AcceptRequest] = []
+    first_use: dict[tuple[str, str], Idempotency] = {}
+    for accept in group:
+        key = accept.idempotency
+        if key is not None:
+            earlier_here = first_use.get((accept.account_id, key.key))
+            if earlier_here is not None:  # the same key twice in one group
+                same = earlier_here.request_hash == key.request_hash
+                outcomes.append(
+                    earlier_here.response if same else IdempotencyConflictError(key.key)
+                )
+                continue
+            try:
+                earlier = await queries.earlier_answer(connection, accept.account_id, key)
+            except IdempotencyConflictError as conflict:
+                outcomes.append(conflict)
+                continue
+            if earlier is not None:
+                outcomes.append(earlier)
+                continue
+            first_use[(accept.account_id, key.key)] = key
+        to_insert.append((accept.account_id, accept.messages, key))
+        outcomes.append(None)
+    await queries.insert_accepted(connection, to_insert, queries.now_us())
+    return outcomes

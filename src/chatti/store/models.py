@@ -35,10 +35,20 @@ class Account:
     is_admin: bool
     callback_url: str | None
     created_at: int
+    webhook_secret: str = ""
+    webhook_batch_max: int = 100
 
     @classmethod
     def from_row(cls, row: Any) -> Account:
-        return cls(row.id, row.name, bool(row.is_admin), row.callback_url, row.created_at)
+        return cls(
+            row.id,
+            row.name,
+            bool(row.is_admin),
+            row.callback_url,
+            row.created_at,
+            row.webhook_secret,
+            row.webhook_batch_max,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +96,12 @@ class Message:
     reference: str | None
     created_at: int
     updated_at: int
+    attempts: int = 0
+    carrier: str | None = None
+    submitted_at: int | None = None
+    done_at: int | None = None
+    possible_duplicate: bool = False
+    last_error: str | None = None
 
     @classmethod
     def from_row(cls, row: Any) -> Message:
@@ -104,6 +120,12 @@ class Message:
             row.reference,
             row.created_at,
             row.updated_at,
+            row.attempts,
+            row.carrier,
+            row.submitted_at,
+            row.done_at,
+            bool(row.possible_duplicate),
+            row.last_error,
         )
 
 
@@ -164,3 +186,28 @@ class Carrier:
 class Route:
     match: str
     carriers: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One segment of a message as the carrier knows it: the proof of submission."""
+
+    number: int
+    carrier: str | None
+    carrier_message_id: str | None
+    status: str
+    submitted_at: int | None
+    receipt_at: int | None
+    error: str | None
+
+    @classmethod
+    def from_row(cls, row: Any) -> Part:
+        return cls(
+            row.number,
+            row.carrier,
+            row.carrier_message_id,
+            row.status,
+            row.submitted_at,
+            row.receipt_at,
+            row.error,
+        )

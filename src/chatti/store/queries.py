@@ -8,6 +8,7 @@ and "accepted" always means "committed".
 from __future__ import annotations
 
 import hashlib
+import secrets
 import time
 from collections.abc import Sequence
 
@@ -25,6 +26,7 @@ from chatti.store.models import (
     Message,
     MessageStatus,
     NewMessage,
+    Part,
     Route,
     StatusChange,
     StoredResponse,
@@ -35,6 +37,7 @@ from chatti.store.tables import (
     carriers,
     idempotency_keys,
     message_events,
+    message_segments,
     messages,
     routes,
 )
@@ -52,10 +55,23 @@ def hash_key(plaintext: str) -> str:
 
 
 async def create_account(
-    store: Store, name: str, *, is_admin: bool = False, callback_url: str | None = None
+    store: Store,
+    name: str,
+    *,
+    is_admin: bool = False,
+    callback_url: str | None = None,
+    webhook_batch_max: int = 100,
 ) -> tuple[Account, str]:
     """A new account and its first API key (the plaintext, shown once)."""
-    account = Account(ids.new_account_id(), name, is_admin, callback_url, now_us())
+    account = Account(
+        ids.new_account_id(),
+        name,
+        is_admin,
+        callback_url,
+        now_us(),
+        secrets.token_hex(32),
+        webhook_batch_max,
+    )
     async with store.write() as connection:
         await connection.execute(
             accounts.insert().values(
@@ -64,6 +80,8 @@ async def create_account(
                 is_admin=account.is_admin,
                 callback_url=account.callback_url,
                 created_at=account.created_at,
+                webhook_secret=account.webhook_secret,
+                webhook_batch_max=account.webhook_batch_max,
             )
         )
         _, key = await _insert_api_key(connection, account.id)
@@ -219,6 +237,7 @@ async def insert_accepted(
             "reference": message.reference,
             "created_at": now,
             "updated_at": now,
+            "next_attempt_at": now,
         }
         for account_id, new, _ in requests
         for message in new
@@ -255,8 +274,8 @@ async def insert_accepted(
 
 async def get_message(
     store: Store, account_id: str, message_id: str
-) -> tuple[Message, list[StatusChange]]:
-    """A message of this account with its history, oldest change first."""
+) -> tuple[Message, list[StatusChange], list[Part]]:
+    """A message of this account with its history (oldest change first) and its parts."""
     async with store.read() as connection:
         row = (
             await connection.execute(
@@ -272,7 +291,13 @@ async def get_message(
             .where(message_events.c.message_id == message_id)
             .order_by(message_events.c.id)
         )
-        return Message.from_row(row), [StatusChange.from_row(event) for event in history]
+        changes = [StatusChange.from_row(event) for event in history]
+        parts = await connection.execute(
+            sa.select(message_segments)
+            .where(message_segments.c.message_id == message_id)
+            .order_by(message_segments.c.number)
+        )
+        return Message.from_row(row), changes, [Part.from_row(part) for part in parts]
 
 
 async def list_messages(

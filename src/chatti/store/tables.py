@@ -26,6 +26,9 @@ accounts = sa.Table(
     sa.Column("is_admin", sa.Boolean, nullable=False, default=False),
     sa.Column("callback_url", sa.String(2000)),
     sa.Column("created_at", sa.BigInteger, nullable=False),
+    # HMAC key of this account's webhook signatures (webhooks/signing.py)
+    sa.Column("webhook_secret", sa.String(64), nullable=False, server_default=""),
+    sa.Column("webhook_batch_max", sa.Integer, nullable=False, server_default="100"),
 )
 
 api_keys = sa.Table(
@@ -60,8 +63,20 @@ messages = sa.Table(
     sa.Column("reference", sa.String(128)),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("updated_at", sa.BigInteger, nullable=False),
+    # Sending: who holds the message (a lease a crashed node loses), how often it was
+    # tried, when it may be tried next, and the proof of submission.
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("claimed_by", sa.String(64)),
+    sa.Column("lease_until", sa.BigInteger),
+    sa.Column("carrier", sa.String(64)),
+    sa.Column("submitted_at", sa.BigInteger),
+    sa.Column("done_at", sa.BigInteger),
+    sa.Column("possible_duplicate", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("last_error", sa.Text),
     sa.Index("ix_messages_account_id_id", "account_id", "id"),
     sa.Index("ix_messages_status", "status"),
+    sa.Index("ix_messages_status_next_attempt_at", "status", "next_attempt_at"),
 )
 
 # One row per part of a message once it is submitted: each part has its own carrier id
@@ -76,7 +91,19 @@ message_segments = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("submitted_at", sa.BigInteger),
     sa.Column("receipt_at", sa.BigInteger),
+    sa.Column("error", sa.String(64)),
     sa.Index("ix_message_segments_carrier_message_id", "carrier", "carrier_message_id"),
+)
+
+# Receipts that arrived before their submit_sm_resp was recorded: applied when it is.
+early_receipts = sa.Table(
+    "early_receipts",
+    metadata,
+    sa.Column("carrier", sa.String(64), primary_key=True),
+    sa.Column("carrier_message_id", sa.String(65), primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("error", sa.String(64)),
+    sa.Column("received_at", sa.BigInteger, nullable=False),
 )
 
 message_events = sa.Table(
@@ -137,7 +164,28 @@ webhook_outbox = sa.Table(
     sa.Column("last_error", sa.Text),
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("delivered_at", sa.BigInteger),
+    sa.Column("claimed_by", sa.String(64)),
+    sa.Column("lease_until", sa.BigInteger),
+    sa.Column("gave_up_at", sa.BigInteger),
     sa.Index("ix_webhook_outbox_due", "delivered_at", "next_attempt_at"),
+)
+
+# Every POST of the webhook sender, with what came back.
+webhook_attempts = sa.Table(
+    "webhook_attempts",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("url", sa.String(2000), nullable=False),
+    sa.Column("outbox_ids", sa.JSON, nullable=False),
+    sa.Column("attempted_at", sa.BigInteger, nullable=False),
+    sa.Column("status_code", sa.Integer),
+    sa.Column("error", sa.Text),
+    sa.Column("duration_ms", sa.Integer),
 )
 
 idempotency_keys = sa.Table(

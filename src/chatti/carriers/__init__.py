@@ -1,0 +1,1 @@
+"""The live carrier binds, their health, and receipt intake."""

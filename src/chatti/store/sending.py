@@ -1,0 +1,378 @@
+"""The queries of sending: claiming messages, recording submits, receipts, retries,
+failures and expiry. Every status change writes its history row and, when someone
+listens, its webhook in the same transaction (outbox.enqueue_status_events).
+
+Claims are leases: a message claimed by a node that dies is claimed again by another
+once `lease_until` has passed. A message claimed while a previous lease had expired may
+already have been submitted by the dead node: it is flagged `possible_duplicate`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from chatti.store import outbox
+from chatti.store.engine import Store
+from chatti.store.models import Message, MessageStatus
+from chatti.store.tables import early_receipts, message_events, message_segments, messages
+
+FINAL_STATUSES = frozenset(
+    {
+        MessageStatus.DELIVERED,
+        MessageStatus.UNDELIVERED,
+        MessageStatus.EXPIRED,
+        MessageStatus.FAILED,
+    }
+)
+RECEIPT_STATUSES = (MessageStatus.DELIVERED, MessageStatus.UNDELIVERED, MessageStatus.EXPIRED)
+
+
+@dataclass(frozen=True, slots=True)
+class SubmittedSegment:
+    number: int  # 1-based
+    carrier_message_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """What happened to one claimed message on one try."""
+
+    message_id: str
+    carrier: str | None
+    segments: tuple[SubmittedSegment, ...]  # the parts the carrier accepted this time
+    complete: bool  # every part is now submitted
+    retry_at: int | None = None  # not complete: when to try the rest
+    failed: str | None = None  # a permanent refusal: the message fails
+    error: str | None = None
+    unknown_outcome: bool = False  # a part left without an answer: may be at the carrier
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptUpdate:
+    carrier: str
+    carrier_message_ids: tuple[str, ...]  # the id as received, then its other forms
+    status: MessageStatus  # delivered, undelivered or expired
+    error: str | None
+    received_at: int
+
+
+async def claim_messages(
+    store: Store, node: str, limit: int, lease_seconds: float, now: int
+) -> list[Message]:
+    """Up to `limit` accepted messages due now, leased to `node` (one statement)."""
+    due = (
+        sa.select(messages.c.id)
+        .where(
+            messages.c.status == MessageStatus.ACCEPTED.value,
+            messages.c.next_attempt_at <= now,
+            sa.or_(messages.c.lease_until.is_(None), messages.c.lease_until < now),
+        )
+        .order_by(messages.c.next_attempt_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claim = (
+        messages.update()
+        .where(messages.c.id.in_(due.scalar_subquery()))
+        .values(
+            claimed_by=node,
+            lease_until=now + int(lease_seconds * 1_000_000),
+            attempts=messages.c.attempts + 1,
+            possible_duplicate=sa.or_(
+                messages.c.possible_duplicate, messages.c.lease_until.is_not(None)
+            ),
+        )
+        .returning(*messages.c)
+    )
+    async with store.write() as connection:
+        rows = (await connection.execute(claim)).all()
+    return sorted((Message.from_row(row) for row in rows), key=lambda m: m.id)
+
+
+async def submitted_parts(store: Store, message_ids: Sequence[str]) -> dict[str, set[int]]:
+    """Parts already accepted by a carrier on an earlier try, so they are not sent twice."""
+    if not message_ids:
+        return {}
+    async with store.read() as connection:
+        rows = await connection.execute(
+            sa.select(message_segments.c.message_id, message_segments.c.number).where(
+                message_segments.c.message_id.in_(list(message_ids))
+            )
+        )
+        found: dict[str, set[int]] = {}
+        for row in rows:
+            found.setdefault(row.message_id, set()).add(row.number)
+    return found
+
+
+async def record_submissions(
+    connection: AsyncConnection, results: Sequence[Submission], now: int
+) -> None:
+    """Record one batch of tries in the caller's transaction."""
+    segment_rows: list[dict[str, object]] = [
+        {
+            "message_id": result.message_id,
+            "number": segment.number,
+            "carrier": result.carrier,
+            "carrier_message_id": segment.carrier_message_id,
+            "status": MessageStatus.SUBMITTED.value,
+            "submitted_at": now,
+        }
+        for result in results
+        for segment in result.segments
+    ]
+    if segment_rows:
+        await connection.execute(message_segments.insert(), segment_rows)
+    complete = [r for r in results if r.complete]
+    if complete:
+        await _change_status(
+            connection,
+            [r.message_id for r in complete],
+            MessageStatus.SUBMITTED,
+            now,
+            details={r.message_id: _proof(r, segment_rows) for r in complete},
+            extra={"submitted_at": now},
+            carriers={r.message_id: r.carrier for r in complete},
+        )
+    for result in results:
+        if result.complete or result.failed:
+            continue
+        await connection.execute(
+            messages.update()
+            .where(messages.c.id == result.message_id)
+            .values(
+                claimed_by=None,
+                lease_until=None,
+                next_attempt_at=result.retry_at or now,
+                last_error=result.error,
+                possible_duplicate=sa.or_(
+                    messages.c.possible_duplicate, sa.literal(result.unknown_outcome)
+                ),
+                updated_at=now,
+            )
+        )
+    failed = [r for r in results if r.failed]
+    for result in failed:
+        await _change_status(
+            connection,
+            [result.message_id],
+            MessageStatus.FAILED,
+            now,
+            details={result.message_id: result.failed},
+            extra={"done_at": now},
+            carriers={result.message_id: result.carrier},
+        )
+    if segment_rows:
+        await _apply_early_receipts(connection, segment_rows, now)
+
+
+def _proof(result: Submission, segment_rows: list[dict[str, object]]) -> str:
+    ids = [
+        str(row["carrier_message_id"])
+        for row in segment_rows
+        if row["message_id"] == result.message_id
+    ]
+    return f"carrier={result.carrier} ids={','.join(ids)}"
+
+
+async def release_claims(store: Store, node: str) -> int:
+    """Hand back this node's claims (at a clean stop, after in-flight submits ended)."""
+    async with store.write() as connection:
+        result = await connection.execute(
+            messages.update()
+            .where(
+                messages.c.claimed_by == node,
+                messages.c.status == MessageStatus.ACCEPTED.value,
+            )
+            .values(claimed_by=None, lease_until=None)
+        )
+    return int(result.rowcount or 0)
+
+
+async def record_receipts(
+    connection: AsyncConnection, receipts: Sequence[ReceiptUpdate], now: int
+) -> list[str | None]:
+    """Apply receipts; returns, per receipt, the message it completed (or None)."""
+    touched: list[str | None] = []
+    for receipt in receipts:
+        segment = (
+            await connection.execute(
+                sa.select(
+                    message_segments.c.message_id,
+                    message_segments.c.number,
+                    message_segments.c.carrier_message_id,
+                )
+                .where(
+                    message_segments.c.carrier == receipt.carrier,
+                    message_segments.c.carrier_message_id.in_(receipt.carrier_message_ids),
+                )
+                .limit(1)
+            )
+        ).first()
+        if segment is None:
+            await _keep_early_receipt(connection, receipt)
+            touched.append(None)
+            continue
+        await connection.execute(
+            message_segments.update()
+            .where(
+                message_segments.c.message_id == segment.message_id,
+                message_segments.c.number == segment.number,
+            )
+            .values(
+                status=receipt.status.value, receipt_at=receipt.received_at, error=receipt.error
+            )
+        )
+        touched.append(await _settle_message(connection, segment.message_id, now))
+    return touched
+
+
+async def _keep_early_receipt(connection: AsyncConnection, receipt: ReceiptUpdate) -> None:
+    key = {"carrier": receipt.carrier, "carrier_message_id": receipt.carrier_message_ids[0]}
+    await connection.execute(early_receipts.delete().filter_by(**key))
+    await connection.execute(
+        early_receipts.insert().values(
+            **key, status=receipt.status.value, error=receipt.error, received_at=receipt.received_at
+        )
+    )
+
+
+async def _apply_early_receipts(
+    connection: AsyncConnection, segment_rows: list[dict[str, object]], now: int
+) -> None:
+    ids = [str(row["carrier_message_id"]) for row in segment_rows]
+    early = (
+        await connection.execute(
+            sa.select(early_receipts).where(early_receipts.c.carrier_message_id.in_(ids))
+        )
+    ).all()
+    if not early:
+        return
+    updates = [
+        ReceiptUpdate(
+            row.carrier,
+            (row.carrier_message_id,),
+            MessageStatus(row.status),
+            row.error,
+            row.received_at,
+        )
+        for row in early
+    ]
+    for row in early:
+        await connection.execute(
+            early_receipts.delete().where(
+                early_receipts.c.carrier == row.carrier,
+                early_receipts.c.carrier_message_id == row.carrier_message_id,
+            )
+        )
+    await record_receipts(connection, updates, now)
+
+
+async def _settle_message(connection: AsyncConnection, message_id: str, now: int) -> str | None:
+    """Once every part has its receipt, the message takes the worst part's outcome."""
+    parts = (
+        await connection.execute(
+            sa.select(message_segments.c.status, message_segments.c.error).where(
+                message_segments.c.message_id == message_id
+            )
+        )
+    ).all()
+    message = (
+        await connection.execute(
+            sa.select(messages.c.status, messages.c.segment_count).where(
+                messages.c.id == message_id
+            )
+        )
+    ).first()
+    if message is None or len(parts) < message.segment_count:
+        return None
+    statuses = [MessageStatus(part.status) for part in parts]
+    if any(status not in RECEIPT_STATUSES for status in statuses):
+        return None
+    for outcome in (MessageStatus.UNDELIVERED, MessageStatus.EXPIRED, MessageStatus.DELIVERED):
+        if outcome in statuses:
+            break
+    current = MessageStatus(message.status)
+    if current == outcome:
+        return None
+    errors = sorted({part.error for part in parts if part.error and part.error.strip("0")})
+    detail = "receipt" + (f" err={','.join(errors)}" if errors else "")
+    if current in FINAL_STATUSES:
+        detail += f" (late: was {current.value})"
+    await _change_status(
+        connection, [message_id], outcome, now, details={message_id: detail}, extra={"done_at": now}
+    )
+    return message_id
+
+
+async def expire_overdue(store: Store, now: int, default_validity: int, limit: int = 1000) -> int:
+    """Submitted messages whose validity passed with no receipt become `expired`."""
+    validity_us = sa.func.coalesce(messages.c.validity_period, default_validity) * 1_000_000
+    async with store.write() as connection:
+        rows = (
+            await connection.execute(
+                sa.select(messages.c.id)
+                .where(
+                    messages.c.status == MessageStatus.SUBMITTED.value,
+                    messages.c.submitted_at + validity_us < now,
+                )
+                .limit(limit)
+            )
+        ).all()
+        ids = [row.id for row in rows]
+        if ids:
+            await _change_status(
+                connection,
+                ids,
+                MessageStatus.EXPIRED,
+                now,
+                details=dict.fromkeys(ids, "no receipt within the validity period"),
+                extra={"done_at": now},
+            )
+    return len(ids)
+
+
+async def _change_status(
+    connection: AsyncConnection,
+    message_ids: Sequence[str],
+    status: MessageStatus,
+    now: int,
+    *,
+    details: dict[str, str | None],
+    extra: dict[str, object] | None = None,
+    carriers: dict[str, str | None] | None = None,
+) -> None:
+    """Move messages to `status`, with their history rows and webhooks, in the caller's
+    transaction."""
+    values: dict[str, object] = {
+        "status": status.value,
+        "claimed_by": None,
+        "lease_until": None,
+        "updated_at": now,
+        **(extra or {}),
+    }
+    by_carrier: dict[str | None, list[str]] = {}
+    for message_id in message_ids:
+        by_carrier.setdefault((carriers or {}).get(message_id), []).append(message_id)
+    for carrier, ids in by_carrier.items():
+        carrier_value = {"carrier": carrier} if carriers else {}
+        await connection.execute(
+            messages.update().where(messages.c.id.in_(ids)).values(**values, **carrier_value)
+        )
+    await connection.execute(
+        message_events.insert(),
+        [
+            {
+                "message_id": message_id,
+                "status": status.value,
+                "occurred_at": now,
+                "detail": details.get(message_id),
+            }
+            for message_id in message_ids
+        ],
+    )
+    await outbox.enqueue_status_events(connection, message_ids, status, now, details)

@@ -1,0 +1,134 @@
+"""The webhook sender: claims due events from the outbox, groups those for one URL into
+one POST (a JSON list, up to the account's `webhook_batch_max`), signs and sends them
+through one shared httpx client, and records every attempt."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import httpx
+
+from chatti.store import outbox
+from chatti.store.engine import Store
+from chatti.store.queries import now_us
+from chatti.webhooks import signing
+from chatti.webhooks.retry import WebhookRetry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSettings:
+    claim_size: int = 1000
+    concurrency: int = 32  # POSTs in flight
+    timeout_seconds: float = 10.0
+    lease_seconds: float = 60.0
+    idle_poll_seconds: float = 0.5
+    retry: WebhookRetry = field(default_factory=WebhookRetry)
+
+
+class WebhookSender:
+    def __init__(self, store: Store, node: str, settings: WebhookSettings) -> None:
+        self._store = store
+        self._node = node
+        self._settings = settings
+        self._client = httpx.AsyncClient(timeout=settings.timeout_seconds, follow_redirects=False)
+        self._slots = asyncio.Semaphore(settings.concurrency)
+        self._stopping = asyncio.Event()
+        self._wakeup = asyncio.Event()
+        self.delivered = 0
+        self.failed_attempts = 0
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                busy = await self._one_round()
+            except Exception:
+                log.exception("webhook round failed; its claims return when their lease ends")
+                busy = False
+            if not busy:
+                self._wakeup.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), self._settings.idle_poll_seconds)
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        self._wakeup.set()
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def _one_round(self) -> bool:
+        due = await outbox.claim_webhooks(
+            self._store,
+            self._node,
+            self._settings.claim_size,
+            self._settings.lease_seconds,
+            now_us(),
+        )
+        if not due:
+            return False
+        attempts = await asyncio.gather(*(self._post(group) for group in _group(due)))
+        await outbox.record_webhook_attempts(self._store, attempts)
+        return True
+
+    async def _post(self, group: Sequence[outbox.PendingWebhook]) -> outbox.WebhookAttempt:
+        first = group[0]
+        body = json.dumps([event.payload for event in group], separators=(",", ":")).encode()
+        headers = signing.headers(first.secret, int(time.time()), body)
+        started = time.perf_counter()
+        status: int | None = None
+        error: str | None = None
+        async with self._slots:
+            try:
+                reply = await self._client.post(first.url, content=body, headers=headers)
+                status = reply.status_code
+                if not 200 <= status < 300:
+                    error = f"HTTP {status}"
+            except httpx.HTTPError as failure:
+                error = f"{type(failure).__name__}: {failure}"[:500]
+        attempted_at = now_us()
+        duration = int((time.perf_counter() - started) * 1000)
+        ids = tuple(event.id for event in group)
+        if error is None:
+            self.delivered += len(group)
+            return outbox.WebhookAttempt(
+                first.url, ids, attempted_at, status, None, duration, True, None
+            )
+        self.failed_attempts += 1
+        retry_at = self._settings.retry.next_attempt(
+            max(event.attempts for event in group) + 1,
+            min(event.created_at for event in group),
+            attempted_at,
+        )
+        log.info(
+            "webhook %s (%d events): %s; %s",
+            first.url,
+            len(group),
+            error,
+            "giving up" if retry_at is None else "will retry",
+        )
+        return outbox.WebhookAttempt(
+            first.url, ids, attempted_at, status, error, duration, False, retry_at
+        )
+
+
+def _group(due: Sequence[outbox.PendingWebhook]) -> list[list[outbox.PendingWebhook]]:
+    """Events for one account and URL, in outbox order, cut to the account's batch size."""
+    by_target: dict[tuple[str, str], list[outbox.PendingWebhook]] = {}
+    for event in due:
+        by_target.setdefault((event.account_id, event.url), []).append(event)
+    groups: list[list[outbox.PendingWebhook]] = []
+    for events in by_target.values():
+        size = max(1, events[0].batch_max)
+        groups.extend(events[start : start + size] for start in range(0, len(events), size))
+    return groups
