@@ -49,6 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         help="share of submits refused with ESME_RSUBMITFAIL (default 0)",
     )
+    sim.add_argument(
+        "--fail-status",
+        type=lambda v: int(v, 0),
+        default=0x45,
+        help="status of refused submits (default 0x45 ESME_RSUBMITFAIL)",
+    )
+    sim.add_argument("--no-receipts", action="store_true", help="never send delivery receipts")
     sim.add_argument("--system-id", help="require binds with this system_id")
     sim.add_argument("--password", help="and this password")
     sim.add_argument(
@@ -232,6 +239,8 @@ def _simulator(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int
         receipts=receipts,
         throttle_every=args.throttle_every,
         fail_ratio=args.fail_ratio,
+        fail_status=args.fail_status,
+        send_receipts=not args.no_receipts,
         bind_mode=args.bind_mode,
         seed=args.seed,
     )

@@ -106,9 +106,11 @@ def test_dates() -> None:
 
 
 def test_hex_and_decimal_id_forms() -> None:
-    assert "ff" in message_id_variants("255")
-    assert "255" in message_id_variants("FF")
-    assert "255" in message_id_variants("00ff")
+    assert "ff" in message_id_variants("255", convert_base=True)
+    assert "255" in message_id_variants("FF", convert_base=True)
+    assert "255" in message_id_variants("00ff", convert_base=True)
+    assert "ff" not in message_id_variants("255")  # "ff" and "255" differ for a hex carrier
+    assert message_id_variants("00AB") == ("00AB", "00ab", "ab")
     assert message_id_variants("abc-1")[0] == "abc-1"
 
 

@@ -194,6 +194,11 @@ class Dispatcher:
     async def _sweep_expired(self) -> None:
         while not self._stopping.is_set():
             try:
+                settled = await sending.apply_waiting_receipts(self._store, now_us())
+                if settled:
+                    log.info(
+                        "%d receipts that came before their submit was recorded applied", settled
+                    )
                 expired = await sending.expire_overdue(
                     self._store, now_us(), self._settings.default_validity_seconds
                 )

@@ -41,6 +41,7 @@ class SimulatorConfig:
     fail_ratio: float = 0.0  # this share of submits is refused with fail_status
     fail_status: int = CommandStatus.ESME_RSUBMITFAIL
     bind_mode: str = "answer"  # "answer", or "ignore": take TCP, never answer binds
+    send_receipts: bool = True
     window: int = 100  # receipts in flight per connection
     seed: int | None = None
 
@@ -185,7 +186,7 @@ class Simulator:
             self._seen.add(key)
         self.stats.submits += 1
         message_id = self._new_message_id()
-        if pdu.registered_delivery & (
+        if config.send_receipts and pdu.registered_delivery & (
             RegisteredDelivery.SMSC_RECEIPT_ALWAYS | RegisteredDelivery.SMSC_RECEIPT_ON_FAILURE
         ):
             state = config.receipts.choose(self._rng)

@@ -146,19 +146,23 @@ def _int_or_none(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
-def message_id_variants(message_id: str) -> tuple[str, ...]:
+def message_id_variants(message_id: str, *, convert_base: bool = False) -> tuple[str, ...]:
     """The forms one carrier id may take between submit_sm_resp and its receipt.
 
-    Some carriers answer submit_sm with a hex id and report it in decimal in the
-    receipt (or the reverse), some pad with zeros or change case. Matching a receipt
-    tries each form; the first is the id as given.
+    Some carriers pad with zeros or change case between the two; some answer submit_sm
+    with a hex id and report it in decimal in the receipt (or the reverse). Matching
+    tries each form in order, the id as given first. Base conversion is off unless
+    asked for: for a carrier whose ids are consistently hex, "10" and "a" are two
+    different messages.
     """
     variants = [message_id]
     stripped = message_id.strip()
     lowered = stripped.lower()
-    for form in (stripped, lowered, lowered.lstrip("0") or "0"):
+    for form in (stripped, lowered, stripped.upper(), lowered.lstrip("0") or "0"):
         if form not in variants:
             variants.append(form)
+    if not convert_base:
+        return tuple(variants)
     if stripped.isdigit():
         as_hex = format(int(stripped), "x")
         variants.extend(v for v in (as_hex, as_hex.upper()) if v not in variants)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -199,20 +200,23 @@ async def record_receipts(
     """Apply receipts; returns, per receipt, the message it completed (or None)."""
     touched: list[str | None] = []
     for receipt in receipts:
-        segment = (
+        candidates = (
             await connection.execute(
                 sa.select(
                     message_segments.c.message_id,
                     message_segments.c.number,
                     message_segments.c.carrier_message_id,
-                )
-                .where(
+                ).where(
                     message_segments.c.carrier == receipt.carrier,
                     message_segments.c.carrier_message_id.in_(receipt.carrier_message_ids),
                 )
-                .limit(1)
             )
-        ).first()
+        ).all()
+        segment = min(
+            candidates,
+            key=lambda row: receipt.carrier_message_ids.index(row.carrier_message_id),
+            default=None,
+        )
         if segment is None:
             await _keep_early_receipt(connection, receipt)
             touched.append(None)
@@ -244,14 +248,23 @@ async def _keep_early_receipt(connection: AsyncConnection, receipt: ReceiptUpdat
 async def _apply_early_receipts(
     connection: AsyncConnection, segment_rows: list[dict[str, object]], now: int
 ) -> None:
-    ids = [str(row["carrier_message_id"]) for row in segment_rows]
-    early = (
-        await connection.execute(
-            sa.select(early_receipts).where(early_receipts.c.carrier_message_id.in_(ids))
-        )
-    ).all()
-    if not early:
-        return
+    pairs = {(str(row["carrier"]), str(row["carrier_message_id"])) for row in segment_rows}
+    early = [
+        row
+        for row in (
+            await connection.execute(
+                sa.select(early_receipts).where(
+                    early_receipts.c.carrier_message_id.in_([pair[1] for pair in pairs])
+                )
+            )
+        ).all()
+        if (row.carrier, row.carrier_message_id) in pairs
+    ]
+    if early:
+        await _apply_early(connection, early, now)
+
+
+async def _apply_early(connection: AsyncConnection, early: Sequence[Any], now: int) -> None:
     updates = [
         ReceiptUpdate(
             row.carrier,
@@ -270,6 +283,32 @@ async def _apply_early_receipts(
             )
         )
     await record_receipts(connection, updates, now)
+
+
+async def apply_waiting_receipts(store: Store, now: int, limit: int = 1000) -> int:
+    """Apply early receipts whose parts are now recorded.
+
+    record_submissions applies them in its own transaction, but on PostgreSQL a receipt
+    committed while that transaction ran is seen by neither side; this sweep, run every
+    few seconds, settles those."""
+    async with store.write() as connection:
+        rows = (
+            await connection.execute(
+                sa.select(early_receipts)
+                .join(
+                    message_segments,
+                    sa.and_(
+                        message_segments.c.carrier == early_receipts.c.carrier,
+                        message_segments.c.carrier_message_id
+                        == early_receipts.c.carrier_message_id,
+                    ),
+                )
+                .limit(limit)
+            )
+        ).all()
+        if rows:
+            await _apply_early(connection, rows, now)
+    return len(rows)
 
 
 async def _settle_message(connection: AsyncConnection, message_id: str, now: int) -> str | None:
@@ -311,7 +350,8 @@ async def _settle_message(connection: AsyncConnection, message_id: str, now: int
 
 async def expire_overdue(store: Store, now: int, default_validity: int, limit: int = 1000) -> int:
     """Submitted messages whose validity passed with no receipt become `expired`."""
-    validity_us = sa.func.coalesce(messages.c.validity_period, default_validity) * 1_000_000
+    validity = sa.func.coalesce(messages.c.validity_period, default_validity)
+    validity_us = sa.cast(validity, sa.BigInteger) * 1_000_000
     async with store.write() as connection:
         rows = (
             await connection.execute(

@@ -1,0 +1,335 @@
+"""A node (dispatcher, carrier binds, receipts, webhooks) against simulators over real
+SMPP on loopback, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+import sqlalchemy as sa
+
+from chatti import text
+from chatti.config import Settings
+from chatti.dispatch.worker import DispatchSettings
+from chatti.node import Node
+from chatti.simulator import Simulator, SimulatorConfig
+from chatti.smpp.constants import CommandStatus
+from chatti.store import queries
+from chatti.store.ids import new_ulid
+from chatti.store.models import Account, Carrier, Message, MessageStatus, NewMessage, Route
+from chatti.store.outbox import webhook_counts
+from chatti.store.tables import webhook_attempts
+from chatti.webhooks import signing
+from chatti.webhooks.retry import WebhookRetry
+from chatti.webhooks.sender import WebhookSettings
+from tests.databases import ENGINES, fresh_postgres_database
+from tests.receiver import Receiver, webhook_receiver
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest_asyncio.fixture(params=ENGINES)
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'chatti.db'}"
+        return
+    async with fresh_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
+def receiver() -> AsyncIterator[Receiver]:
+    with webhook_receiver() as running:
+        yield running  # type: ignore[misc]
+
+
+async def simulator(**options: object) -> Simulator:
+    sim = Simulator(
+        SimulatorConfig(
+            port=0, dlr_delay_ms=5, system_id="chatti", password="pw", seed=1, **options
+        )
+    )  # type: ignore[arg-type]
+    await sim.start()
+    return sim
+
+
+def carrier(name: str, sim: Simulator, password: str = "pw") -> Carrier:
+    return Carrier(name, "127.0.0.1", sim.port, "chatti", password, window=50)
+
+
+def settings_for(
+    url: str, tmp_path: Path, carriers: list[Carrier], routes: list[Route]
+) -> Settings:
+    return Settings(
+        database_url=url,
+        data_dir=tmp_path,
+        carriers=tuple(carriers),
+        routes=tuple(routes),
+        simulator=False,
+        node_id="test-node",
+        dispatch=DispatchSettings(idle_poll_seconds=0.05, expiry_sweep_seconds=0.1),
+        webhooks=WebhookSettings(idle_poll_seconds=0.05, retry=WebhookRetry(initial_seconds=0.2)),
+    )
+
+
+async def started(settings: Settings) -> Node:
+    node = Node(settings)
+    await node.start()
+    return node
+
+
+def new_message(to: str = "+4915112345678", body: str = "hello", **fields: object) -> NewMessage:
+    encoding = text.choose_encoding(body)
+    values: dict[str, object] = {
+        "id": new_ulid(),
+        "to_number": to,
+        "country": "FR" if to.startswith("+33") else "DE",
+        "sender": "Chatti",
+        "body": body,
+        "encoding": encoding.value,
+        "segment_count": text.count_segments(body, encoding),
+    }
+    values.update(fields)
+    return NewMessage(**values)  # type: ignore[arg-type]
+
+
+async def accept(node: Node, account: Account, messages: list[NewMessage]) -> None:
+    await node.accepts.accept(account.id, messages)
+    node.accepted()
+
+
+async def wait_for(
+    node: Node,
+    account: Account,
+    ids: list[str],
+    done: Callable[[Message], bool],
+    timeout: float = 20,
+) -> list[Message]:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = [(await queries.get_message(node.store, account.id, i))[0] for i in ids]
+        if all(done(message) for message in found):
+            return found
+        if time.monotonic() > deadline:
+            states = sorted({(m.status.value, m.last_error) for m in found}, key=str)
+            raise AssertionError(f"not done within {timeout}s: {states}")
+        await asyncio.sleep(0.05)
+
+
+def is_final(message: Message) -> bool:
+    return message.status in (
+        MessageStatus.DELIVERED,
+        MessageStatus.UNDELIVERED,
+        MessageStatus.EXPIRED,
+        MessageStatus.FAILED,
+    )
+
+
+async def test_messages_are_delivered_and_every_status_is_signed_to_the_webhook(
+    database_url: str, tmp_path: Path, receiver: Receiver
+) -> None:
+    sim = await simulator()
+    node = await started(
+        settings_for(database_url, tmp_path, [carrier("sim", sim)], [Route("*", ("sim",))])
+    )
+    try:
+        account, _ = await queries.create_account(node.store, "shop", callback_url=receiver.url)
+        batch = [new_message(f"+49151123456{n:02d}", f"code {n}") for n in range(40)]
+        batch.append(new_message(body="long " * 60))  # two parts, each with its receipt
+        await accept(node, account, batch)
+        ids = [m.id for m in batch]
+        done = await wait_for(node, account, ids, lambda m: m.status is MessageStatus.DELIVERED)
+        assert {m.carrier for m in done} == {"sim"}
+        _, history, parts = await queries.get_message(node.store, account.id, batch[-1].id)
+        assert [c.status for c in history] == [
+            MessageStatus.ACCEPTED,
+            MessageStatus.SUBMITTED,
+            MessageStatus.DELIVERED,
+        ]
+        assert len(parts) == 2 and all(p.carrier_message_id and p.receipt_at for p in parts)
+        deadline = time.monotonic() + 10
+        while len(receiver.events()) < 2 * len(ids) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        events = receiver.events()
+        assert sorted((e["message_id"], e["status"]) for e in events) == sorted(
+            [(i, "submitted") for i in ids] + [(i, "delivered") for i in ids]
+        )
+        for post in receiver.received:
+            assert signing.verify(
+                account.webhook_secret,
+                post.headers["Chatti-Timestamp"],
+                post.body,
+                post.headers["Chatti-Signature"],
+                now=time.time(),
+            )
+        assert sim.stats.submits == 42 and sim.stats.duplicates == 0
+    finally:
+        await node.stop()
+        await sim.stop()
+
+
+async def test_routing_by_prefix_country_and_default(database_url: str, tmp_path: Path) -> None:
+    sims = {name: await simulator() for name in ("mobile", "germany", "world")}
+    carriers = [carrier(name, sim) for name, sim in sims.items()]
+    routes = [Route("*", ("world",)), Route("DE", ("germany",)), Route("+49151", ("mobile",))]
+    node = await started(settings_for(database_url, tmp_path, carriers, routes))
+    try:
+        account, _ = await queries.create_account(node.store, "shop")
+        batch = [
+            new_message("+4915112345678"),
+            new_message("+4930123456"),
+            new_message("+33612345678"),
+        ]
+        await accept(node, account, batch)
+        done = await wait_for(node, account, [m.id for m in batch], is_final)
+        assert [m.carrier for m in done] == ["mobile", "germany", "world"]
+        assert [sim.stats.submits for sim in sims.values()] == [1, 1, 1]
+    finally:
+        await node.stop()
+        for sim in sims.values():
+            await sim.stop()
+
+
+async def test_failover_when_the_first_carrier_refuses_binds(
+    database_url: str, tmp_path: Path
+) -> None:
+    refusing, working = await simulator(), await simulator()
+    carriers = [carrier("first", refusing, password="wrong"), carrier("second", working)]
+    node = await started(
+        settings_for(database_url, tmp_path, carriers, [Route("*", ("first", "second"))])
+    )
+    try:
+        account, _ = await queries.create_account(node.store, "shop")
+        batch = [new_message(f"+49151123456{n:02d}") for n in range(20)]
+        await accept(node, account, batch)
+        done = await wait_for(node, account, [m.id for m in batch], is_final)
+        assert {(m.status, m.carrier) for m in done} == {(MessageStatus.DELIVERED, "second")}
+        assert refusing.stats.bind_refusals >= 1 and refusing.stats.submits == 0
+    finally:
+        await node.stop()
+        await refusing.stop()
+        await working.stop()
+
+
+async def test_throttling_is_answered_by_backoff_without_loss_or_duplicates(
+    database_url: str, tmp_path: Path
+) -> None:
+    sim = await simulator(throttle_every=3)
+    node = await started(
+        settings_for(database_url, tmp_path, [carrier("sim", sim)], [Route("*", ("sim",))])
+    )
+    try:
+        account, _ = await queries.create_account(node.store, "shop")
+        batch = [new_message(f"+4915112{n:06d}", f"throttled {n}") for n in range(150)]
+        await accept(node, account, batch)
+        await wait_for(
+            node, account, [m.id for m in batch], lambda m: m.status is MessageStatus.DELIVERED
+        )
+        assert sim.stats.throttled > 0
+        assert (sim.stats.submits, sim.stats.duplicates) == (150, 0)
+    finally:
+        await node.stop()
+        await sim.stop()
+
+
+async def test_permanent_refusal_fails_the_message(
+    database_url: str, tmp_path: Path, receiver: Receiver
+) -> None:
+    sim = await simulator(fail_ratio=1.0, fail_status=CommandStatus.ESME_RINVDSTADR)
+    node = await started(
+        settings_for(database_url, tmp_path, [carrier("sim", sim)], [Route("*", ("sim",))])
+    )
+    try:
+        account, _ = await queries.create_account(node.store, "shop", callback_url=receiver.url)
+        message = new_message()
+        await accept(node, account, [message])
+        (done,) = await wait_for(node, account, [message.id], is_final)
+        assert done.status is MessageStatus.FAILED
+        _, history, _ = await queries.get_message(node.store, account.id, message.id)
+        assert "ESME_RINVDSTADR" in (history[-1].detail or "")
+        deadline = time.monotonic() + 10
+        while not receiver.events() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert [e["status"] for e in receiver.events()] == ["failed"]
+    finally:
+        await node.stop()
+        await sim.stop()
+
+
+async def test_no_receipt_within_validity_expires(
+    database_url: str, tmp_path: Path, receiver: Receiver
+) -> None:
+    sim = await simulator(send_receipts=False)
+    node = await started(
+        settings_for(database_url, tmp_path, [carrier("sim", sim)], [Route("*", ("sim",))])
+    )
+    try:
+        account, _ = await queries.create_account(node.store, "shop", callback_url=receiver.url)
+        message = new_message(validity_period=1)
+        await accept(node, account, [message])
+        (done,) = await wait_for(node, account, [message.id], is_final)
+        assert done.status is MessageStatus.EXPIRED
+        deadline = time.monotonic() + 10
+        while len(receiver.events()) < 2 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert [e["status"] for e in receiver.events()] == ["submitted", "expired"]
+    finally:
+        await node.stop()
+        await sim.stop()
+
+
+async def test_webhook_retried_after_500_until_it_succeeds(
+    database_url: str, tmp_path: Path, receiver: Receiver
+) -> None:
+    receiver.statuses.extend([500, 500])
+    sim = await simulator(send_receipts=False)
+    node = await started(
+        settings_for(database_url, tmp_path, [carrier("sim", sim)], [Route("*", ("sim",))])
+    )
+    try:
+        account, _ = await queries.create_account(node.store, "shop", callback_url=receiver.url)
+        message = new_message()
+        await accept(node, account, [message])
+        deadline = time.monotonic() + 15
+        while not receiver.events() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert [e["status"] for e in receiver.events()] == ["submitted"]
+        assert receiver.statuses == []  # both 500s were answered before the success
+        deadline = time.monotonic() + 5
+        while (await webhook_counts(node.store))["delivered"] == 0 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert await webhook_counts(node.store) == {"pending": 0, "delivered": 1, "gave_up": 0}
+        async with node.store.read() as connection:
+            attempts = (await connection.execute(sa.select(webhook_attempts))).all()
+        assert [a.status_code for a in attempts] == [500, 500, 200]
+    finally:
+        await node.stop()
+        await sim.stop()
+
+
+async def test_messages_wait_for_a_carrier_and_leave_when_it_binds(
+    database_url: str, tmp_path: Path
+) -> None:
+    sim = await simulator()
+    await sim.go_down()
+    settings = settings_for(database_url, tmp_path, [carrier("sim", sim)], [Route("*", ("sim",))])
+    node = await started(replace(settings))
+    try:
+        account, _ = await queries.create_account(node.store, "shop")
+        batch = [new_message(f"+49151123456{n:02d}") for n in range(10)]
+        await accept(node, account, batch)
+        await asyncio.sleep(1.0)
+        waiting = [(await queries.get_message(node.store, account.id, m.id))[0] for m in batch]
+        assert {m.status for m in waiting} == {MessageStatus.ACCEPTED}
+        await sim.come_up()
+        await wait_for(
+            node, account, [m.id for m in batch], lambda m: m.status is MessageStatus.DELIVERED
+        )
+    finally:
+        await node.stop()
+        await sim.stop()
