@@ -19,7 +19,9 @@ class ChattiServer:
     data_dir: Path
     database_url: str
     port: int = 0
+    extra_config: str = ""  # appended to the generated chatti.toml
     process: subprocess.Popen[bytes] | None = None
+    output: Path | None = None
 
     @property
     def base_url(self) -> str:
@@ -29,27 +31,30 @@ class ChattiServer:
         if not self.port:
             self.port = free_port()
         config = self.data_dir / "chatti.toml"
-        config.write_text(f'[database]\nurl = "{self.database_url}"\n')
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "chatti",
-                "serve",
-                "--data-dir",
-                str(self.data_dir),
-                "--config",
-                str(config),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--log-level",
-                "warning",
-            ],
-            stdout=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
+        config.write_text(f'[database]\nurl = "{self.database_url}"\n{self.extra_config}')
+        self.output = self.data_dir / "serve.log"
+        with self.output.open("ab") as log:  # the child keeps its own copy of the descriptor
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "chatti",
+                    "serve",
+                    "--data-dir",
+                    str(self.data_dir),
+                    "--config",
+                    str(config),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--log-level",
+                    "warning",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
         try:
             wait_for_port(self.port, timeout=30)
         except RuntimeError:

@@ -176,6 +176,10 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         log_level=args.log_level.lower(),
         timeout_graceful_shutdown=10,
     )
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then raises the signal again
+    # under the handler it found; with this one in place that ends in exit status 0.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: None)
     uvicorn.Server(config).run()
     return 0
 

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from chatti.bench.ports import free_port
 from tests.servers import ChattiServer
 
 GOOD = {"to": "+4915112345678", "from": "Chatti", "text": "Your code is 1234"}
@@ -232,11 +233,16 @@ def test_admin_manages_keys_carriers_and_routes(server: ChattiServer) -> None:
             assert shop.get("/v1/messages").status_code == 401
         assert admin.post("/v1/admin/accounts/acct_nope/keys").status_code == 404
 
-        carrier = {"host": "127.0.0.1", "port": 2775, "system_id": "chatti", "password": "pw"}
+        carrier = {
+            "host": "127.0.0.1",
+            "port": free_port(),
+            "system_id": "chatti",
+            "password": "pw",
+        }
         assert admin.put("/v1/admin/carriers/acme", json=carrier).status_code == 200
-        listed = admin.get("/v1/admin/carriers").json()["carriers"]
-        assert [c["name"] for c in listed] == ["acme"]
-        assert "password" not in listed[0]
+        listed = {c["name"]: c for c in admin.get("/v1/admin/carriers").json()["carriers"]}
+        assert listed["acme"]["port"] == carrier["port"]
+        assert "password" not in listed["acme"]
         routes = {
             "routes": [{"match": "DE", "carriers": ["acme"]}, {"match": "*", "carriers": ["acme"]}]
         }
@@ -250,7 +256,9 @@ def test_admin_manages_keys_carriers_and_routes(server: ChattiServer) -> None:
 def test_health_readiness_and_openapi(server: ChattiServer) -> None:
     with server.client() as client:
         assert client.get("/healthz").json() == {"status": "ok"}
-        assert client.get("/readyz").json()["status"] == "ready"
+        readiness = client.get("/readyz")
+        assert readiness.status_code == 503  # no carrier bound
+        assert readiness.json()["checks"]["store"] == "ok"
         schema = client.get("/openapi.json").json()
         assert "/v1/messages" in schema["paths"]
         assert client.get("/docs").status_code == 200

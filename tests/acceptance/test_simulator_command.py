@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from chatti.bench.ports import free_port, wait_for_port
+from chatti.bench.ports import free_port_pair, wait_for_port
 from chatti.smpp import pdu as p
 from chatti.smpp.client import ClientConfig, SmppClient
 from chatti.smpp.receipts import parse_receipt
@@ -28,7 +28,7 @@ def http(method: str, url: str) -> dict[str, object]:
 
 @pytest.fixture
 def simulator_process() -> Iterator[tuple[subprocess.Popen[str], int, int]]:
-    port = free_port()
+    port = free_port_pair()  # the stats port defaults to port + 1
     command = [
         sys.executable,
         "-m",

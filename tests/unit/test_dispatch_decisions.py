@@ -39,8 +39,10 @@ def test_permanent_refusals_give_up_others_retry_with_growing_backoff() -> None:
     first = retry.decide(1, CommandStatus.ESME_RTHROTTLED, now)
     third = retry.decide(3, CommandStatus.ESME_RSYSERR, now)
     unknown = retry.decide(2, None, now)
-    assert isinstance(first, retry.RetryAt) and first.when == now + 1_000_000
-    assert isinstance(third, retry.RetryAt) and third.when == now + 4_000_000
+    assert isinstance(first, retry.RetryAt)
+    assert first.when == now + 1_000_000
+    assert isinstance(third, retry.RetryAt)
+    assert third.when == now + 4_000_000
     assert isinstance(unknown, retry.RetryAt)
     assert retry.backoff(50) == retry.MAX_DELAY_US
     vendor = retry.decide(1, 0x401, now)

@@ -30,9 +30,13 @@ async def create_account(body: AccountRequest, request: Request) -> dict[str, An
     if problem is not None:
         raise ApiError(422, "validation_failed", problem.message, [problem])
     account, key = await queries.create_account(
-        request.app.state.store, body.name, is_admin=body.admin, callback_url=body.callback_url
+        request.app.state.store,
+        body.name,
+        is_admin=body.admin,
+        callback_url=body.callback_url,
+        webhook_batch_max=body.webhook_batch_max,
     )
-    return {"account": render.account(account), "api_key": key}
+    return {"account": render.account(account, with_secret=True), "api_key": key}
 
 
 @router.get("/accounts/{account_id}/keys")

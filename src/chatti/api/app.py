@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from chatti import __version__
-from chatti.api import admin, health, messages
+from chatti.api import account, admin, health, messages
 from chatti.api.auth import KeyCache
 from chatti.api.errors import install_error_handlers
 from chatti.api.limits import BodySizeLimit
@@ -43,6 +43,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.key_cache = KeyCache(settings.auth_cache_seconds)
     install_error_handlers(app)
     app.include_router(messages.router)
+    app.include_router(account.router)
     app.include_router(admin.router)
     app.include_router(health.router)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -72,14 +72,18 @@ def message(
     return body
 
 
-def account(value: Account) -> dict[str, Any]:
-    return {
+def account(value: Account, *, with_secret: bool = False) -> dict[str, Any]:
+    body = {
         "id": value.id,
         "name": value.name,
         "admin": value.is_admin,
         "callback_url": value.callback_url,
+        "webhook_batch_max": value.webhook_batch_max,
         "created_at": timestamp(value.created_at),
     }
+    if with_secret:
+        body["webhook_secret"] = value.webhook_secret
+    return body
 
 
 def api_key(value: ApiKey) -> dict[str, Any]:

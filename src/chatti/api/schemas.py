@@ -33,6 +33,16 @@ class AccountRequest(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     admin: bool = False
     callback_url: str | None = None
+    webhook_batch_max: int = Field(default=100, ge=1, le=1000)
+
+
+class AccountUpdate(BaseModel):
+    """PATCH /v1/account: what an account may change about itself."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    callback_url: str | None = None
+    webhook_batch_max: int | None = Field(default=None, ge=1, le=1000)
 
 
 class CarrierRequest(BaseModel):

@@ -14,6 +14,20 @@ def free_port() -> int:
         return port
 
 
+def free_port_pair() -> int:
+    """A port P such that P and P + 1 are both free right now (the simulator's default
+    stats port is P + 1)."""
+    for _ in range(50):
+        port = free_port()
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no two consecutive free ports found")
+
+
 def wait_for_port(port: int, timeout: float = 20.0) -> None:
     """Return once something accepts connections on 127.0.0.1:port."""
     deadline = time.monotonic() + timeout

@@ -135,6 +135,42 @@ async def account_for_key(store: Store, plaintext: str) -> Account | None:
     return Account.from_row(row) if row else None
 
 
+async def get_account(store: Store, account_id: str) -> Account:
+    async with store.read() as connection:
+        row = (
+            await connection.execute(sa.select(accounts).where(accounts.c.id == account_id))
+        ).first()
+    if row is None:
+        raise NotFoundError(f"no account {account_id}")
+    return Account.from_row(row)
+
+
+async def update_account(
+    store: Store,
+    account_id: str,
+    *,
+    callback_url: str | None = None,
+    clear_callback_url: bool = False,
+    webhook_batch_max: int | None = None,
+) -> Account:
+    values: dict[str, object] = {}
+    if callback_url is not None or clear_callback_url:
+        values["callback_url"] = callback_url
+    if webhook_batch_max is not None:
+        values["webhook_batch_max"] = webhook_batch_max
+    async with store.write() as connection:
+        if values:
+            await connection.execute(
+                accounts.update().where(accounts.c.id == account_id).values(**values)
+            )
+        row = (
+            await connection.execute(sa.select(accounts).where(accounts.c.id == account_id))
+        ).first()
+    if row is None:
+        raise NotFoundError(f"no account {account_id}")
+    return Account.from_row(row)
+
+
 async def list_accounts(store: Store) -> list[Account]:
     async with store.read() as connection:
         rows = await connection.execute(sa.select(accounts).order_by(accounts.c.created_at))
