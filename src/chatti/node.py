@@ -78,6 +78,7 @@ class Node:
             for task in [*running, *([sync] if sync else [])]:
                 with suppress(asyncio.CancelledError):
                     await task
+        await self.dispatcher.close()
         await self.dispatcher.release()
         await self.pool.close()
         await self.intake.close()

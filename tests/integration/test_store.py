@@ -199,3 +199,69 @@ async def test_group_commit_shares_transactions_and_keeps_requests_apart(store: 
     assert await queries.count_messages(store, account.id) == 1 + 40 + 1
     assert accepts.groups < accepts.requests  # concurrent requests did share commits
     await accepts.close()
+
+
+async def test_claims_are_leases_and_a_lost_lease_flags_a_possible_duplicate(store: Store) -> None:
+    from chatti.store import sending
+
+    account, _ = await queries.create_account(store, "acme")
+    batch = [new_message(to=f"+49151123456{n:02d}") for n in range(5)]
+    await queries.accept_messages(store, account.id, batch)
+    now = queries.now_us()
+    first = await sending.claim_messages(store, "node-a", 3, 30, now)
+    second = await sending.claim_messages(store, "node-b", 10, 30, now)
+    assert len(first) == 3 and len(second) == 2
+    assert not {m.id for m in first} & {m.id for m in second}
+    assert await sending.claim_messages(store, "node-c", 10, 30, now) == []
+    # node-a dies: after its lease another node takes its messages, flagged
+    later = now + 31_000_000
+    taken = await sending.claim_messages(store, "node-c", 10, 30, later)
+    assert {m.id for m in taken} == {m.id for m in first} | {m.id for m in second}
+    assert all(m.possible_duplicate and m.attempts == 2 for m in taken)
+    assert await sending.release_claims(store, "node-c") == 5
+    again = await sending.claim_messages(store, "node-d", 10, 30, later)
+    assert len(again) == 5 and all(m.attempts == 3 for m in again)
+
+
+async def test_receipt_before_the_submit_is_recorded_is_kept_and_applied(store: Store) -> None:
+    from chatti.store import sending
+
+    account, _ = await queries.create_account(store, "acme")
+    message = new_message()
+    await queries.accept_messages(store, account.id, [message])
+    now = queries.now_us()
+    await sending.claim_messages(store, "node", 10, 30, now)
+    early = sending.ReceiptUpdate("acme-carrier", ("7f",), MessageStatus.DELIVERED, None, now)
+    async with store.write() as connection:
+        assert await sending.record_receipts(connection, [early], now) == [None]
+    submitted = sending.Submission(
+        message.id, "acme-carrier", (sending.SubmittedSegment(1, "7f"),), complete=True
+    )
+    async with store.write() as connection:
+        await sending.record_submissions(connection, [submitted], now)
+    stored, history, parts = await queries.get_message(store, account.id, message.id)
+    assert stored.status is MessageStatus.DELIVERED
+    assert [c.status for c in history] == [
+        MessageStatus.ACCEPTED,
+        MessageStatus.SUBMITTED,
+        MessageStatus.DELIVERED,
+    ]
+    assert parts[0].carrier_message_id == "7f" and parts[0].receipt_at == now
+
+
+async def test_same_carrier_id_at_another_carrier_is_not_matched(store: Store) -> None:
+    from chatti.store import sending
+
+    account, _ = await queries.create_account(store, "acme")
+    message = new_message()
+    await queries.accept_messages(store, account.id, [message])
+    now = queries.now_us()
+    submitted = sending.Submission(
+        message.id, "first", (sending.SubmittedSegment(1, "42"),), complete=True
+    )
+    async with store.write() as connection:
+        await sending.record_submissions(connection, [submitted], now)
+        other = sending.ReceiptUpdate("second", ("42",), MessageStatus.DELIVERED, None, now)
+        assert await sending.record_receipts(connection, [other], now) == [None]
+    stored, _, _ = await queries.get_message(store, account.id, message.id)
+    assert stored.status is MessageStatus.SUBMITTED

@@ -17,6 +17,8 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from chatti.carriers.pool import CarrierPool, LiveCarrier
 from chatti.dispatch import retry
 from chatti.dispatch.pdus import submit_pdus
@@ -24,10 +26,19 @@ from chatti.dispatch.routing import carriers_for
 from chatti.smpp.connection import OutcomeKind
 from chatti.store import queries, sending
 from chatti.store.engine import Store
+from chatti.store.group_commit import GroupCommitter
 from chatti.store.models import Message, Route
 from chatti.store.queries import now_us
 
 log = logging.getLogger(__name__)
+
+
+async def _record(
+    connection: AsyncConnection, results: Sequence[sending.Submission]
+) -> list[BaseException | None]:
+    await sending.record_submissions(connection, results, now_us())
+    return [None] * len(results)
+
 
 NO_CARRIER_RECHECK_US = 1_000_000
 NO_ROUTE_RECHECK_US = 5_000_000
@@ -55,6 +66,9 @@ class Dispatcher:
         self._wakeup = asyncio.Event()
         self._stopping = asyncio.Event()
         self._routes: list[Route] = []
+        self._recorder: GroupCommitter[sending.Submission, None] = GroupCommitter(
+            store, _record, name="submission group commit"
+        )
         self._routes_loaded = 0.0
         self.submitted = 0
         self.retried = 0
@@ -102,10 +116,8 @@ class Dispatcher:
         retried = [m.id for m in batch if m.attempts > 1]
         done_parts = await sending.submitted_parts(self._store, retried)
         results = await asyncio.gather(
-            *(self._send(message, routes, done_parts.get(message.id, set())) for message in batch)
+            *(self._send_and_record(m, routes, done_parts.get(m.id, set())) for m in batch)
         )
-        async with self._store.write() as connection:
-            await sending.record_submissions(connection, results, now_us())
         for result in results:
             if result.complete:
                 self.submitted += 1
@@ -114,6 +126,18 @@ class Dispatcher:
             else:
                 self.retried += 1
         return True
+
+    async def _send_and_record(
+        self, message: Message, routes: Sequence[Route], done_parts: set[int]
+    ) -> sending.Submission:
+        """Each outcome is recorded as soon as it is known (group commit), so a receipt
+        that follows its submit_sm_resp within milliseconds finds the part recorded."""
+        result = await self._send(message, routes, done_parts)
+        await self._recorder.submit(result)
+        return result
+
+    async def close(self) -> None:
+        await self._recorder.close()
 
     async def _current_routes(self) -> list[Route]:
         if time.monotonic() - self._routes_loaded > self._settings.routes_refresh_seconds:

@@ -197,51 +197,95 @@ async def release_claims(store: Store, node: str) -> int:
 async def record_receipts(
     connection: AsyncConnection, receipts: Sequence[ReceiptUpdate], now: int
 ) -> list[str | None]:
-    """Apply receipts; returns, per receipt, the message it completed (or None)."""
-    touched: list[str | None] = []
+    """Apply receipts with a handful of statements whatever their number; returns, per
+    receipt, the message it completed (or None). A receipt whose part is not recorded
+    yet is kept in early_receipts until it is."""
+    if not receipts:
+        return []
+    wanted = {form for receipt in receipts for form in receipt.carrier_message_ids}
+    rows = (
+        await connection.execute(
+            sa.select(
+                message_segments.c.message_id,
+                message_segments.c.number,
+                message_segments.c.carrier,
+                message_segments.c.carrier_message_id,
+            ).where(message_segments.c.carrier_message_id.in_(sorted(wanted)))
+        )
+    ).all()
+    by_key = {(row.carrier, row.carrier_message_id): row for row in rows}
+    found: list[tuple[ReceiptUpdate, Any]] = []
+    early: list[ReceiptUpdate] = []
+    matched: list[str | None] = []  # per receipt, the message of the part it names
     for receipt in receipts:
-        candidates = (
-            await connection.execute(
-                sa.select(
-                    message_segments.c.message_id,
-                    message_segments.c.number,
-                    message_segments.c.carrier_message_id,
-                ).where(
-                    message_segments.c.carrier == receipt.carrier,
-                    message_segments.c.carrier_message_id.in_(receipt.carrier_message_ids),
-                )
-            )
-        ).all()
-        segment = min(
-            candidates,
-            key=lambda row: receipt.carrier_message_ids.index(row.carrier_message_id),
-            default=None,
+        segment = next(
+            (
+                by_key[(receipt.carrier, form)]
+                for form in receipt.carrier_message_ids
+                if (receipt.carrier, form) in by_key
+            ),
+            None,
         )
         if segment is None:
-            await _keep_early_receipt(connection, receipt)
-            touched.append(None)
-            continue
+            early.append(receipt)
+            matched.append(None)
+        else:
+            found.append((receipt, segment))
+            matched.append(segment.message_id)
+    if early:
+        await _keep_early_receipts(connection, early)
+    if found:
         await connection.execute(
             message_segments.update()
             .where(
-                message_segments.c.message_id == segment.message_id,
-                message_segments.c.number == segment.number,
+                message_segments.c.message_id == sa.bindparam("m_id"),
+                message_segments.c.number == sa.bindparam("m_number"),
             )
             .values(
-                status=receipt.status.value, receipt_at=receipt.received_at, error=receipt.error
+                status=sa.bindparam("m_status"),
+                receipt_at=sa.bindparam("m_at"),
+                error=sa.bindparam("m_error"),
+            ),
+            [
+                {
+                    "m_id": segment.message_id,
+                    "m_number": segment.number,
+                    "m_status": receipt.status.value,
+                    "m_at": receipt.received_at,
+                    "m_error": receipt.error,
+                }
+                for receipt, segment in found
+            ],
+        )
+    settled = await _settle_messages(
+        connection, sorted({segment.message_id for _, segment in found}), now
+    )
+    return [message_id if message_id in settled else None for message_id in matched]
+
+
+async def _keep_early_receipts(
+    connection: AsyncConnection, receipts: Sequence[ReceiptUpdate]
+) -> None:
+    latest = {(r.carrier, r.carrier_message_ids[0]): r for r in receipts}
+    for carrier in {carrier for carrier, _ in latest}:
+        await connection.execute(
+            early_receipts.delete().where(
+                early_receipts.c.carrier == carrier,
+                early_receipts.c.carrier_message_id.in_([key for c, key in latest if c == carrier]),
             )
         )
-        touched.append(await _settle_message(connection, segment.message_id, now))
-    return touched
-
-
-async def _keep_early_receipt(connection: AsyncConnection, receipt: ReceiptUpdate) -> None:
-    key = {"carrier": receipt.carrier, "carrier_message_id": receipt.carrier_message_ids[0]}
-    await connection.execute(early_receipts.delete().filter_by(**key))
     await connection.execute(
-        early_receipts.insert().values(
-            **key, status=receipt.status.value, error=receipt.error, received_at=receipt.received_at
-        )
+        early_receipts.insert(),
+        [
+            {
+                "carrier": carrier,
+                "carrier_message_id": key,
+                "status": receipt.status.value,
+                "error": receipt.error,
+                "received_at": receipt.received_at,
+            }
+            for (carrier, key), receipt in latest.items()
+        ],
     )
 
 
@@ -254,7 +298,7 @@ async def _apply_early_receipts(
         for row in (
             await connection.execute(
                 sa.select(early_receipts).where(
-                    early_receipts.c.carrier_message_id.in_([pair[1] for pair in pairs])
+                    early_receipts.c.carrier_message_id.in_(sorted({pair[1] for pair in pairs}))
                 )
             )
         ).all()
@@ -265,24 +309,29 @@ async def _apply_early_receipts(
 
 
 async def _apply_early(connection: AsyncConnection, early: Sequence[Any], now: int) -> None:
-    updates = [
-        ReceiptUpdate(
-            row.carrier,
-            (row.carrier_message_id,),
-            MessageStatus(row.status),
-            row.error,
-            row.received_at,
-        )
-        for row in early
-    ]
-    for row in early:
+    for carrier in {row.carrier for row in early}:
         await connection.execute(
             early_receipts.delete().where(
-                early_receipts.c.carrier == row.carrier,
-                early_receipts.c.carrier_message_id == row.carrier_message_id,
+                early_receipts.c.carrier == carrier,
+                early_receipts.c.carrier_message_id.in_(
+                    [row.carrier_message_id for row in early if row.carrier == carrier]
+                ),
             )
         )
-    await record_receipts(connection, updates, now)
+    await record_receipts(
+        connection,
+        [
+            ReceiptUpdate(
+                row.carrier,
+                (row.carrier_message_id,),
+                MessageStatus(row.status),
+                row.error,
+                row.received_at,
+            )
+            for row in early
+        ],
+        now,
+    )
 
 
 async def apply_waiting_receipts(store: Store, now: int, limit: int = 1000) -> int:
@@ -311,41 +360,54 @@ async def apply_waiting_receipts(store: Store, now: int, limit: int = 1000) -> i
     return len(rows)
 
 
-async def _settle_message(connection: AsyncConnection, message_id: str, now: int) -> str | None:
-    """Once every part has its receipt, the message takes the worst part's outcome."""
-    parts = (
-        await connection.execute(
-            sa.select(message_segments.c.status, message_segments.c.error).where(
-                message_segments.c.message_id == message_id
+async def _settle_messages(
+    connection: AsyncConnection, message_ids: Sequence[str], now: int
+) -> set[str]:
+    """Messages whose every part has its receipt take the worst part's outcome.
+    Returns the ids that changed status."""
+    if not message_ids:
+        return set()
+    parts: dict[str, list[Any]] = {}
+    for part in await connection.execute(
+        sa.select(
+            message_segments.c.message_id, message_segments.c.status, message_segments.c.error
+        ).where(message_segments.c.message_id.in_(list(message_ids)))
+    ):
+        parts.setdefault(part.message_id, []).append(part)
+    current = {
+        row.id: row
+        for row in await connection.execute(
+            sa.select(messages.c.id, messages.c.status, messages.c.segment_count).where(
+                messages.c.id.in_(list(message_ids))
             )
         )
-    ).all()
-    message = (
-        await connection.execute(
-            sa.select(messages.c.status, messages.c.segment_count).where(
-                messages.c.id == message_id
-            )
+    }
+    changes: dict[MessageStatus, dict[str, str | None]] = {}
+    for message_id, message_parts in parts.items():
+        message = current.get(message_id)
+        if message is None or len(message_parts) < message.segment_count:
+            continue
+        statuses = [MessageStatus(part.status) for part in message_parts]
+        if any(status not in RECEIPT_STATUSES for status in statuses):
+            continue
+        outcome: MessageStatus = next(
+            s
+            for s in (MessageStatus.UNDELIVERED, MessageStatus.EXPIRED, MessageStatus.DELIVERED)
+            if s in statuses
         )
-    ).first()
-    if message is None or len(parts) < message.segment_count:
-        return None
-    statuses = [MessageStatus(part.status) for part in parts]
-    if any(status not in RECEIPT_STATUSES for status in statuses):
-        return None
-    for outcome in (MessageStatus.UNDELIVERED, MessageStatus.EXPIRED, MessageStatus.DELIVERED):
-        if outcome in statuses:
-            break
-    current = MessageStatus(message.status)
-    if current == outcome:
-        return None
-    errors = sorted({part.error for part in parts if part.error and part.error.strip("0")})
-    detail = "receipt" + (f" err={','.join(errors)}" if errors else "")
-    if current in FINAL_STATUSES:
-        detail += f" (late: was {current.value})"
-    await _change_status(
-        connection, [message_id], outcome, now, details={message_id: detail}, extra={"done_at": now}
-    )
-    return message_id
+        was = MessageStatus(message.status)
+        if was == outcome:
+            continue
+        errors = sorted({p.error for p in message_parts if p.error and p.error.strip("0")})
+        detail = "receipt" + (f" err={','.join(errors)}" if errors else "")
+        if was in FINAL_STATUSES:
+            detail += f" (late: was {was.value})"
+        changes.setdefault(outcome, {})[message_id] = detail
+    for new_status, details in changes.items():
+        await _change_status(
+            connection, list(details), new_status, now, details=details, extra={"done_at": now}
+        )
+    return {message_id for details in changes.values() for message_id in details}
 
 
 async def expire_overdue(store: Store, now: int, default_validity: int, limit: int = 1000) -> int:
