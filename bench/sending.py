@@ -1,6 +1,7 @@
 """End to end on one machine: HTTP in, SMPP out to a simulator process, receipts back.
 
-    python bench/sending.py [--messages 20000] [--batch-size 1000] [--window 100] [--dlr-delay-ms 10]
+    python bench/sending.py [--messages 20000] [--batch-size 1000] [--window 100]
+                            [--dlr-delay-ms 10]
 
 Starts `chatti simulator` and `chatti serve` (SQLite) as separate processes, posts the
 messages through the batch endpoint, and watches the database until every message is
@@ -28,7 +29,9 @@ from chatti.bench.ports import free_port, wait_for_port
 
 def counts(database: Path) -> dict[str, int]:
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10) as connection:
-        rows = connection.execute("SELECT status, count(*) FROM messages GROUP BY status").fetchall()
+        rows = connection.execute(
+            "SELECT status, count(*) FROM messages GROUP BY status"
+        ).fetchall()
     return dict(rows)
 
 
@@ -43,9 +46,20 @@ def main() -> int:
         data = Path(directory)
         smpp_port, stats_port, api_port = free_port(), free_port(), free_port()
         simulator = subprocess.Popen(
-            [sys.executable, "-m", "chatti", "simulator", "--port", str(smpp_port),
-             "--stats-port", str(stats_port), "--dlr-delay-ms", str(args.dlr_delay_ms),
-             "--log-level", "warning"],
+            [
+                sys.executable,
+                "-m",
+                "chatti",
+                "simulator",
+                "--port",
+                str(smpp_port),
+                "--stats-port",
+                str(stats_port),
+                "--dlr-delay-ms",
+                str(args.dlr_delay_ms),
+                "--log-level",
+                "warning",
+            ],
             stdout=subprocess.DEVNULL,
         )
         (data / "chatti.toml").write_text(
@@ -54,8 +68,20 @@ def main() -> int:
             '[[routes]]\nmatch = "*"\ncarriers = ["sim"]\n'
         )
         serve = subprocess.Popen(
-            [sys.executable, "-m", "chatti", "serve", "--data-dir", str(data), "--config",
-             str(data / "chatti.toml"), "--port", str(api_port), "--log-level", "warning"],
+            [
+                sys.executable,
+                "-m",
+                "chatti",
+                "serve",
+                "--data-dir",
+                str(data),
+                "--config",
+                str(data / "chatti.toml"),
+                "--port",
+                str(api_port),
+                "--log-level",
+                "warning",
+            ],
             stdout=subprocess.DEVNULL,
         )
         try:
@@ -69,10 +95,12 @@ def main() -> int:
             )
             started = time.perf_counter()
             for start in range(0, args.messages, args.batch_size):
-                batch = {"messages": [
-                    {"to": f"+491511{n:07d}", "from": "Chatti", "text": f"Your code is {n:06d}"}
-                    for n in range(start, min(args.messages, start + args.batch_size))
-                ]}
+                batch = {
+                    "messages": [
+                        {"to": f"+491511{n:07d}", "from": "Chatti", "text": f"Your code is {n:06d}"}
+                        for n in range(start, min(args.messages, start + args.batch_size))
+                    ]
+                }
                 assert client.post("/v1/messages/batch", json=batch).status_code == 202
             accepted_at = time.perf_counter() - started
             submitted_at = delivered_at = None
@@ -91,15 +119,19 @@ def main() -> int:
             simulator.terminate()
             simulator.wait(30)
     n = args.messages
-    print(f"{n:,} messages, batches of {args.batch_size}, window {args.window}, "
-          f"receipts after {args.dlr_delay_ms} ms")
+    print(
+        f"{n:,} messages, batches of {args.batch_size}, window {args.window}, "
+        f"receipts after {args.dlr_delay_ms} ms"
+    )
     print(f"accepted:  {n / accepted_at:,.0f}/s  (all in {accepted_at:.1f} s)")
     if submitted_at is not None:
         print(f"submitted: {n / submitted_at:,.0f}/s  (all in {submitted_at:.1f} s)")
     if delivered_at is not None:
         print(f"delivered: {n / delivered_at:,.0f}/s  (all in {delivered_at:.1f} s)")
-    print(f"simulator: submits {stats['submits']:,}, duplicates {stats['duplicates']},"
-          f" receipts acknowledged {stats['receipts_acked']:,}")
+    print(
+        f"simulator: submits {stats['submits']:,}, duplicates {stats['duplicates']},"
+        f" receipts acknowledged {stats['receipts_acked']:,}"
+    )
     return 0 if delivered_at is not None and stats["submits"] == n else 1
 
 

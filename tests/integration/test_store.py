@@ -210,7 +210,8 @@ async def test_claims_are_leases_and_a_lost_lease_flags_a_possible_duplicate(sto
     now = queries.now_us()
     first = await sending.claim_messages(store, "node-a", 3, 30, now)
     second = await sending.claim_messages(store, "node-b", 10, 30, now)
-    assert len(first) == 3 and len(second) == 2
+    assert len(first) == 3
+    assert len(second) == 2
     assert not {m.id for m in first} & {m.id for m in second}
     assert await sending.claim_messages(store, "node-c", 10, 30, now) == []
     # node-a dies: after its lease another node takes its messages, flagged
@@ -220,7 +221,8 @@ async def test_claims_are_leases_and_a_lost_lease_flags_a_possible_duplicate(sto
     assert all(m.possible_duplicate and m.attempts == 2 for m in taken)
     assert await sending.release_claims(store, "node-c") == 5
     again = await sending.claim_messages(store, "node-d", 10, 30, later)
-    assert len(again) == 5 and all(m.attempts == 3 for m in again)
+    assert len(again) == 5
+    assert all(m.attempts == 3 for m in again)
 
 
 async def test_receipt_before_the_submit_is_recorded_is_kept_and_applied(store: Store) -> None:
@@ -246,7 +248,8 @@ async def test_receipt_before_the_submit_is_recorded_is_kept_and_applied(store: 
         MessageStatus.SUBMITTED,
         MessageStatus.DELIVERED,
     ]
-    assert parts[0].carrier_message_id == "7f" and parts[0].receipt_at == now
+    assert parts[0].carrier_message_id == "7f"
+    assert parts[0].receipt_at == now
 
 
 async def test_same_carrier_id_at_another_carrier_is_not_matched(store: Store) -> None:

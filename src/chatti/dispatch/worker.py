@@ -41,7 +41,7 @@ async def _record(
 
 
 NO_CARRIER_RECHECK_US = 1_000_000
-NO_ROUTE_RECHECK_US = 5_000_000
+MAX_WAIT_RECHECK_US = 10_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +50,9 @@ class DispatchSettings:
     workers: int = 2
     lease_seconds: float = 120.0  # longer than the slowest batch: response timeout and more
     idle_poll_seconds: float = 0.5  # how often an idle worker looks for due retries
+    # After a wake-up, wait this long before claiming, so that messages accepted one by
+    # one are claimed by the dozen rather than one transaction each.
+    gather_seconds: float = 0.01
     routes_refresh_seconds: float = 2.0
     expiry_sweep_seconds: float = 5.0
     default_validity_seconds: int = 48 * 3600  # how long a submitted message waits for its receipt
@@ -102,16 +105,23 @@ class Dispatcher:
                 busy = False
             if not busy:
                 self._wakeup.clear()
-                with contextlib.suppress(TimeoutError):
+                try:
                     await asyncio.wait_for(self._wakeup.wait(), self._settings.idle_poll_seconds)
+                except TimeoutError:
+                    continue
+                await asyncio.sleep(self._settings.gather_seconds)
 
     async def _one_batch(self) -> bool:
+        """Claim, send and record one batch; True when the batch was full (more wait)."""
         settings = self._settings
+        if not self._pool.any_bound:
+            return False  # nothing could leave: leave the backlog untouched on disk
         batch = await sending.claim_messages(
             self._store, self._node, settings.batch_size, settings.lease_seconds, now_us()
         )
         if not batch:
             return False
+        full = len(batch) == settings.batch_size
         routes = await self._current_routes()
         retried = [m.id for m in batch if m.attempts > 1]
         done_parts = await sending.submitted_parts(self._store, retried)
@@ -125,7 +135,7 @@ class Dispatcher:
                 self.failed += 1
             else:
                 self.retried += 1
-        return True
+        return full
 
     async def _send_and_record(
         self, message: Message, routes: Sequence[Route], done_parts: set[int]
@@ -150,7 +160,7 @@ class Dispatcher:
     ) -> sending.Submission:
         names = carriers_for(routes, message.to_number, message.country)
         if not names:
-            return self._waiting(message, "no route for this number", NO_ROUTE_RECHECK_US)
+            return self._waiting(message, "no route for this number", MAX_WAIT_RECHECK_US)
         loop = asyncio.get_running_loop()
         for name in names:
             live = self._pool.get(name)
@@ -208,12 +218,12 @@ class Dispatcher:
             message.id, carrier, sent, False, retry_at=when, error=error, unknown_outcome=unknown
         )
 
-    def _waiting(self, message: Message, why: str, recheck: int) -> sending.Submission:
-        """Nothing was sent: the message waits (never fails) and is looked at again soon,
-        so it leaves within seconds of a carrier coming back."""
-        return sending.Submission(
-            message.id, None, (), False, retry_at=now_us() + recheck, error=why
-        )
+    def _waiting(self, message: Message, why: str, first_recheck: int) -> sending.Submission:
+        """Nothing was sent: the message waits (never fails) and is looked at again after
+        one second, doubling up to ten, so it leaves within seconds of a carrier's return
+        without a long outage costing a write per message per second."""
+        delay = min(MAX_WAIT_RECHECK_US, first_recheck * 2 ** max(0, message.attempts - 1))
+        return sending.Submission(message.id, None, (), False, retry_at=now_us() + delay, error=why)
 
     async def _sweep_expired(self) -> None:
         while not self._stopping.is_set():

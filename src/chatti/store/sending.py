@@ -135,7 +135,7 @@ async def record_submissions(
             [r.message_id for r in complete],
             MessageStatus.SUBMITTED,
             now,
-            details={r.message_id: _proof(r, segment_rows) for r in complete},
+            details={r.message_id: _proof(r) for r in complete},
             extra={"submitted_at": now},
             carriers={r.message_id: r.carrier for r in complete},
         )
@@ -171,13 +171,11 @@ async def record_submissions(
         await _apply_early_receipts(connection, segment_rows, now)
 
 
-def _proof(result: Submission, segment_rows: list[dict[str, object]]) -> str:
-    ids = [
-        str(row["carrier_message_id"])
-        for row in segment_rows
-        if row["message_id"] == result.message_id
-    ]
-    return f"carrier={result.carrier} ids={','.join(ids)}"
+def _proof(result: Submission) -> str:
+    """The history line of a submit: the carrier and the ids it gave this time (parts
+    accepted on an earlier try are in message_segments too)."""
+    ids = ",".join(segment.carrier_message_id for segment in result.segments)
+    return f"carrier={result.carrier} ids={ids}"
 
 
 async def release_claims(store: Store, node: str) -> int:
