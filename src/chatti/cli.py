@@ -88,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     account_commands_list = account_commands.add_parser("list", help="list the accounts")
     _add_store_options(account_commands_list)
 
+    sla = commands.add_parser("sla", help="the delivery guarantee report, as JSON")
+    _add_store_options(sla)
+    sla.add_argument("--since", help="ISO 8601 time (default: 30 days ago)")
+    sla.add_argument("--until", help="ISO 8601 time (default: now)")
+    sla.add_argument("--account", help="one account's messages only")
+
     keys = commands.add_parser("keys", help="manage API keys")
     key_commands = keys.add_subparsers(dest="keys_command", required=True)
     new_key = key_commands.add_parser("create", help="create another API key for an account")
@@ -127,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return send_command.main(
             args.url, args.key, args.data_dir, args.to, args.file, args.text, args.sender
         )
-    if args.command in ("db", "accounts", "keys"):
+    if args.command in ("db", "accounts", "keys", "sla"):
         return _admin_command(parser, args)
     if args.command == "bench":
         from chatti.bench import smpp
@@ -198,6 +204,8 @@ async def _run_admin_command(settings: Settings, args: argparse.Namespace) -> in
         await upgrade(store)
         if args.command == "db":
             print("chatti: database is at the latest schema", flush=True)
+        elif args.command == "sla":
+            return await _print_sla(store, settings, args)
         elif args.command == "accounts" and args.accounts_command == "create":
             account, key = await queries.create_account(store, args.name, is_admin=args.admin)
             print(json.dumps({"account_id": account.id, "admin": account.is_admin, "api_key": key}))
@@ -220,6 +228,32 @@ async def _run_admin_command(settings: Settings, args: argparse.Namespace) -> in
     finally:
         await store.close()
     return 0
+
+
+async def _print_sla(store: Any, settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from chatti.api.render import timestamp
+    from chatti.store.models import to_microseconds
+    from chatti.store.queries import now_us
+    from chatti.store.reports import sla_report
+
+    now = now_us()
+    try:
+        since = to_microseconds(datetime.fromisoformat(args.since)) if args.since else None
+        until = to_microseconds(datetime.fromisoformat(args.until)) if args.until else None
+    except ValueError:
+        print("chatti sla: --since and --until take ISO 8601 times", file=sys.stderr)
+        return 2
+    start = since if since is not None else now - 30 * 24 * 3600 * 1_000_000
+    end = until if until is not None else now
+    report = await sla_report(
+        store, start, end, now, settings.dispatch.default_validity_seconds, args.account
+    )
+    body = report.as_dict()
+    body["since"], body["until"] = timestamp(start), timestamp(end)
+    print(json.dumps(body, indent=2))
+    return 0 if report.guarantee_holds else 1
 
 
 def _simulator(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

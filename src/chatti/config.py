@@ -59,7 +59,9 @@ class Settings:
     carriers: tuple[Carrier, ...] = ()
     routes: tuple[Route, ...] = ()
     simulator: bool = True  # start a simulated carrier when no carrier is configured anywhere
-    node_id: str = field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    # Unique among the nodes sharing a database, and the same across restarts of one
+    # node, so that a restarted node takes back at once what it held when it died.
+    node_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     dispatch: DispatchSettings = field(default_factory=DispatchSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
 
@@ -94,17 +96,22 @@ def load_settings(
             raise ConfigError(
                 f"route {route.match!r} names unknown carrier(s) {', '.join(missing)}"
             )
+    node_id = sending.get("node_id", f"{socket.gethostname()}:{port}")
+    if not isinstance(node_id, str) or not 0 < len(node_id) <= 64:
+        raise ConfigError("[sending] node_id is a string of 1 to 64 characters")
     return Settings(
         database_url=url,
         data_dir=data_dir,
         host=host,
         port=port,
+        node_id=node_id,
         max_batch=_positive_int(api, "max_batch", DEFAULT_MAX_BATCH),
         max_body_bytes=_positive_int(api, "max_body_bytes", DEFAULT_MAX_BODY_BYTES),
         carriers=carriers,
         routes=routes,
         dispatch=DispatchSettings(
             batch_size=_positive_int(sending, "batch_size", _DISPATCH.batch_size),
+            lease_seconds=_positive_number(sending, "lease_seconds", _DISPATCH.lease_seconds),
             workers=_positive_int(sending, "workers", _DISPATCH.workers),
             default_validity_seconds=_positive_int(
                 sending, "default_validity_seconds", _DISPATCH.default_validity_seconds

@@ -15,7 +15,7 @@ from chatti.carriers.pool import CarrierPool
 from chatti.config import Settings
 from chatti.dispatch.worker import Dispatcher
 from chatti.simulator import Simulator, SimulatorConfig
-from chatti.store import queries
+from chatti.store import queries, sending
 from chatti.store.engine import Store
 from chatti.store.group_commit import AcceptQueue
 from chatti.store.migrate import upgrade
@@ -45,6 +45,13 @@ class Node:
         if self.settings.migrate_on_start:
             await upgrade(self.store)
         await ensure_first_account(self.store, self.settings)
+        recovered = await sending.recover_claims(self.store, self.settings.node_id)
+        if recovered:
+            log.warning(
+                "%d messages were claimed by this node when it stopped without a goodbye;"
+                " they go out again, flagged as possible duplicates",
+                recovered,
+            )
         await self._install_carriers()
         await self.pool.sync()
         self._tasks = [

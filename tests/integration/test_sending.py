@@ -51,11 +51,13 @@ def receiver() -> Iterator[Receiver]:
 
 
 async def simulator(**options: Any) -> Simulator:
-    sim = Simulator(
-        SimulatorConfig(
-            port=0, dlr_delay_ms=5, system_id="chatti", password="pw", seed=1, **options
-        )
-    )
+    defaults: dict[str, Any] = {
+        "dlr_delay_ms": 5,
+        "system_id": "chatti",
+        "password": "pw",
+        "seed": 1,
+    }
+    sim = Simulator(SimulatorConfig(port=0, **(defaults | options)))
     await sim.start()
     return sim
 

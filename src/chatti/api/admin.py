@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from chatti.api import render
 from chatti.api.auth import authenticate_admin
 from chatti.api.errors import ApiError
+from chatti.api.messages import parse_moment
 from chatti.api.schemas import AccountRequest, CarrierRequest, RoutesRequest
 from chatti.api.validation import check_callback_url
 from chatti.store import queries
 from chatti.store.models import Carrier, Route
+from chatti.store.queries import now_us
+from chatti.store.reports import sla_report
+
+DEFAULT_SLA_RANGE_US = 30 * 24 * 3600 * 1_000_000
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(authenticate_admin)])
 
@@ -96,3 +101,27 @@ async def put_routes(body: RoutesRequest, request: Request) -> dict[str, Any]:
     table = [Route(item.match, tuple(item.carriers)) for item in body.routes]
     await queries.replace_routes(store, table)
     return {"routes": [render.route(route) for route in table]}
+
+
+@router.get("/sla")
+async def sla(
+    request: Request,
+    since: Annotated[str | None, Query(description="ISO 8601, default 30 days ago")] = None,
+    until: Annotated[str | None, Query(description="ISO 8601, default now")] = None,
+    account: Annotated[str | None, Query(max_length=32)] = None,
+) -> dict[str, Any]:
+    """The delivery guarantee over messages accepted in [since, until)."""
+    now = now_us()
+    start = parse_moment("since", since) or now - DEFAULT_SLA_RANGE_US
+    end = parse_moment("until", until) or now
+    report = await sla_report(
+        request.app.state.store,
+        start,
+        end,
+        now,
+        request.app.state.settings.dispatch.default_validity_seconds,
+        account,
+    )
+    body = report.as_dict()
+    body["since"], body["until"] = render.timestamp(start), render.timestamp(end)
+    return body

@@ -230,7 +230,7 @@ async def get_message(
     return render.message(message, history, parts)
 
 
-def _moment(name: str, value: str | None) -> int | None:
+def parse_moment(name: str, value: str | None) -> int | None:
     if value is None:
         return None
     try:
@@ -258,8 +258,8 @@ async def list_messages(
         account.id,
         status=status,
         to_number=to,
-        since=_moment("since", since),
-        until=_moment("until", until),
+        since=parse_moment("since", since),
+        until=parse_moment("until", until),
         before_id=cursor,
         limit=limit,
     )

@@ -161,11 +161,11 @@ class Dispatcher:
         names = carriers_for(routes, message.to_number, message.country)
         if not names:
             return self._waiting(message, "no route for this number", MAX_WAIT_RECHECK_US)
-        loop = asyncio.get_running_loop()
-        for name in names:
-            live = self._pool.get(name)
-            if live is None or not live.health.usable(live.client.is_bound, loop.time()):
-                continue
+        now = asyncio.get_running_loop().time()
+        bound = [live for name in names if (live := self._pool.get(name)) and live.client.is_bound]
+        healthy = [live for live in bound if live.health.usable(True, now)]
+        # A resting carrier is passed over only while another one can take the message.
+        for live in healthy or bound:
             result = await self._submit_parts(message, live, done_parts)
             if result is not None:
                 return result
@@ -194,7 +194,10 @@ class Dispatcher:
                 continue
             if outcome.kind is OutcomeKind.NOT_BOUND and not sent:
                 return None
-            live.health.record_failure(loop.time())
+            if outcome.kind in (OutcomeKind.ERROR, OutcomeKind.TIMEOUT):
+                # a lost bind is the bind's business; this counts a carrier that is
+                # there but refuses or ignores what it is sent
+                live.health.record_failure(loop.time())
             decision = retry.decide(message.attempts, outcome.command_status, now_us())
             error = f"{name}: {outcome.describe()}"
             log.info("message %s part %d: %s", message.id, number, error)

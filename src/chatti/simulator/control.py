@@ -1,6 +1,7 @@
 """The simulator's HTTP control port: counts as JSON, and switches for tests.
 
     GET  /stats   the counts (binds, submits, duplicates, receipts_sent, receipts_acked, ...)
+    GET  /seen    the submit keys received (simulator.smsc.submit_key), to check each message
     POST /drop    close every SMPP connection
     POST /down    stop listening and close every connection
     POST /up      listen again
@@ -32,6 +33,7 @@ class ControlServer:
         self._server: asyncio.Server | None = None
         self._routes: dict[tuple[str, str], Callable[[], Awaitable[object]]] = {
             ("GET", "/stats"): self._stats,
+            ("GET", "/seen"): self._seen,
             ("POST", "/drop"): self._drop,
             ("POST", "/down"): self._down,
             ("POST", "/up"): self._up,
@@ -49,6 +51,9 @@ class ControlServer:
 
     async def _stats(self) -> object:
         return {**self.simulator.stats.as_dict(), "up": self.simulator.is_up}
+
+    async def _seen(self) -> object:
+        return {"keys": self.simulator.seen()}
 
     async def _drop(self) -> object:
         self.simulator.drop_connections()

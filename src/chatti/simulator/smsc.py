@@ -10,6 +10,7 @@ these counts.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import random
 from dataclasses import asdict, dataclass, field
@@ -27,6 +28,12 @@ log = logging.getLogger(__name__)
 
 RECEIVING_STATES = frozenset({State.BOUND_RX, State.BOUND_TRX})
 RECEIPT_RETRY_DELAY = 1.0  # seconds before a receipt the ESME did not acknowledge goes again
+
+
+def submit_key(source_addr: str, destination_addr: str, short_message: bytes) -> bytes:
+    """A stable 8-byte digest of what makes two submits the same message."""
+    material = f"{source_addr}\0{destination_addr}\0".encode() + short_message
+    return hashlib.blake2b(material, digest_size=8).digest()
 
 
 @dataclass(slots=True)
@@ -53,6 +60,7 @@ class Stats:
     bind_refusals: int = 0
     submits: int = 0  # submit_sm (and data_sm) accepted with an id
     duplicates: int = 0  # accepted again with the same source, destination and text
+    duplicate_messages: int = 0  # distinct messages received more than once
     throttled: int = 0
     failed: int = 0
     receipts_sent: int = 0  # deliver_sm receipts written, retries included
@@ -84,10 +92,11 @@ class Simulator:
             self, host=config.host, port=config.port, system_id="simulator", window=config.window
         )
         self._next_id = 0
-        # Hashes, not the texts: a million-message run keeps 8 bytes a message, not a copy.
-        # Within one process two different keys share a 64-bit hash with odds near 1e-7
-        # for ten million messages: a false duplicate would show, never hide, a problem.
-        self._seen: set[int] = set()
+        # Digests, not the texts: a million-message run keeps 8 bytes a message, not a
+        # copy. Two different keys share a 64-bit digest with odds near 1e-7 for ten
+        # million messages: a false duplicate would show, never hide, a problem.
+        self._seen: set[bytes] = set()
+        self._repeated: set[bytes] = set()
         self._submit_count = 0
         self._receipts: asyncio.Queue[_PendingReceipt] = asyncio.Queue()
         self._senders: list[asyncio.Task[None]] = []
@@ -127,9 +136,14 @@ class Simulator:
     def drop_connections(self) -> None:
         self._server.drop_connections()
 
+    def seen(self) -> list[str]:
+        """The submit keys received (see submit_key), for tests that check each message."""
+        return sorted(key.hex() for key in self._seen)
+
     def reset_stats(self) -> None:
         self.stats = Stats(receipts_pending=self.stats.receipts_pending)
         self._seen.clear()
+        self._repeated.clear()
 
     # SmscHandler --------------------------------------------------------------------
 
@@ -179,9 +193,12 @@ class Simulator:
         if not short_message:
             payload = pdu.tlv(TlvTag.MESSAGE_PAYLOAD)
             short_message = payload if isinstance(payload, bytes) else b""
-        key = hash((pdu.source_addr, pdu.destination_addr, short_message))
+        key = submit_key(pdu.source_addr, pdu.destination_addr, short_message)
         if key in self._seen:
             self.stats.duplicates += 1
+            if key not in self._repeated:
+                self._repeated.add(key)
+                self.stats.duplicate_messages += 1
         else:
             self._seen.add(key)
         self.stats.submits += 1

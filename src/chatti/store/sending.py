@@ -178,6 +178,22 @@ def _proof(result: Submission) -> str:
     return f"carrier={result.carrier} ids={ids}"
 
 
+async def recover_claims(store: Store, node: str) -> int:
+    """At start: claims this node id still holds belong to its previous life, which
+    died without handing them back. They are freed at once (rather than when their
+    lease ends) and flagged, since they may have been submitted."""
+    async with store.write() as connection:
+        result = await connection.execute(
+            messages.update()
+            .where(
+                messages.c.claimed_by == node,
+                messages.c.status == MessageStatus.ACCEPTED.value,
+            )
+            .values(claimed_by=None, lease_until=None, possible_duplicate=True)
+        )
+    return int(result.rowcount or 0)
+
+
 async def release_claims(store: Store, node: str) -> int:
     """Hand back this node's claims (at a clean stop, after in-flight submits ended)."""
     async with store.write() as connection:

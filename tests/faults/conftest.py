@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from chatti.bench.ports import free_port, wait_for_port
+
+
+@dataclass
+class SimulatorProcess:
+    """`chatti simulator` in its own process: it outlives the Chatti processes a fault
+    test kills, and counts what reached it."""
+
+    port: int
+    stats_port: int
+    process: subprocess.Popen[bytes]
+
+    def get(self, path: str) -> Any:
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{self.stats_port}{path}", timeout=10
+        ) as reply:
+            return json.load(reply)
+
+    def post(self, path: str) -> Any:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.stats_port}{path}", data=b"", method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            return json.load(reply)
+
+    def carrier_config(self, name: str = "sim") -> str:
+        return (
+            f'[[carriers]]\nname = "{name}"\nhost = "127.0.0.1"\nport = {self.port}\n'
+            'system_id = "chatti"\npassword = "x"\nwindow = 100\n'
+        )
+
+
+def start_simulator(*options: str) -> SimulatorProcess:
+    port, stats_port = free_port(), free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "chatti",
+            "simulator",
+            "--port",
+            str(port),
+            "--stats-port",
+            str(stats_port),
+            "--log-level",
+            "warning",
+            *options,
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    wait_for_port(port)
+    wait_for_port(stats_port)
+    return SimulatorProcess(port, stats_port, process)
+
+
+@pytest.fixture
+def simulator_process() -> Iterator[SimulatorProcess]:
+    running = start_simulator("--dlr-delay-ms", "20")
+    try:
+        yield running
+    finally:
+        running.process.terminate()
+        running.process.wait(10)
