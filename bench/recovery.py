@@ -1,0 +1,155 @@
+"""Restart with a backlog: how long until a killed node serves again and has submitted
+everything it had accepted.
+
+    python bench/recovery.py [--messages 100000]
+
+1. `chatti simulator` (separate process) is told to go down; `chatti serve` accepts the
+   messages, which wait on disk (no carrier bound).
+2. `chatti serve` is killed with SIGKILL; the simulator comes back up.
+3. `chatti serve` starts again: the script measures the time to answer /healthz, to be
+   ready (carrier bound), to submit the whole backlog and to see it delivered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import httpx
+
+from chatti.bench.ports import free_port, wait_for_port
+
+
+def status_counts(database: Path) -> dict[str, int]:
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10) as connection:
+        return dict(connection.execute("SELECT status, count(*) FROM messages GROUP BY status"))
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", type=int, default=100_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as directory:
+        data = Path(directory)
+        smpp, stats, api = free_port(), free_port(), free_port()
+        simulator = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "chatti",
+                "simulator",
+                "--port",
+                str(smpp),
+                "--stats-port",
+                str(stats),
+                "--dlr-delay-ms",
+                "10",
+                "--log-level",
+                "warning",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        wait_for_port(stats)
+
+        def control(path: str) -> None:
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{stats}{path}", data=b"", method="POST"
+            )
+            urllib.request.urlopen(request, timeout=10).close()
+
+        control("/down")
+        (data / "chatti.toml").write_text(
+            f'[[carriers]]\nname = "sim"\nhost = "127.0.0.1"\nport = {smpp}\n'
+            'system_id = "chatti"\npassword = "x"\nwindow = 100\n\n'
+            '[[routes]]\nmatch = "*"\ncarriers = ["sim"]\n'
+        )
+        command = [
+            sys.executable,
+            "-m",
+            "chatti",
+            "serve",
+            "--data-dir",
+            str(data),
+            "--config",
+            str(data / "chatti.toml"),
+            "--port",
+            str(api),
+            "--log-level",
+            "warning",
+        ]
+        serve = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        try:
+            wait_for_port(api, 30)
+            key = (data / "demo-api-key").read_text().strip()
+            with httpx.Client(
+                base_url=f"http://127.0.0.1:{api}",
+                timeout=120,
+                headers={"Authorization": f"Bearer {key}"},
+            ) as client:
+                for start in range(0, args.messages, 1000):
+                    batch = {
+                        "messages": [
+                            {"to": f"+491511{n:07d}", "from": "Chatti", "text": f"backlog {n}"}
+                            for n in range(start, min(args.messages, start + 1000))
+                        ]
+                    }
+                    assert client.post("/v1/messages/batch", json=batch).status_code == 202
+            memory_with_backlog = rss_mb(serve.pid)
+            serve.kill()
+            serve.wait()
+            control("/up")
+            restarted = time.perf_counter()
+            serve = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+            healthy = ready = submitted = delivered = None
+            with httpx.Client(base_url=f"http://127.0.0.1:{api}", timeout=5) as client:
+                while delivered is None and time.perf_counter() - restarted < 900:
+                    elapsed = time.perf_counter() - restarted
+                    try:
+                        if healthy is None and client.get("/healthz").status_code == 200:
+                            healthy = elapsed
+                        if ready is None and client.get("/readyz").status_code == 200:
+                            ready = elapsed
+                    except httpx.HTTPError:
+                        pass
+                    if healthy is not None:
+                        counts = status_counts(data / "chatti.db")
+                        if submitted is None and counts.get("accepted", 0) == 0:
+                            submitted = elapsed
+                        if counts.get("delivered", 0) == args.messages:
+                            delivered = elapsed
+                    time.sleep(0.05)
+            with urllib.request.urlopen(f"http://127.0.0.1:{stats}/stats") as reply:
+                sim = json.load(reply)
+        finally:
+            serve.kill()
+            serve.wait()
+            simulator.terminate()
+            simulator.wait()
+    print(
+        f"backlog of {args.messages:,} accepted messages; node RSS with the backlog {memory_with_backlog:.0f} MB"
+    )
+    print(f"after SIGKILL and restart: /healthz in {healthy:.2f} s, ready (bound) in {ready:.2f} s")
+    print(
+        f"backlog submitted in {submitted:.1f} s, delivered in {delivered:.1f} s"
+        f" ({args.messages / submitted:,.0f} submitted/s)"
+    )
+    print(f"simulator: submits {sim['submits']:,}, duplicates {sim['duplicates']}")
+    return 0 if sim["submits"] - sim["duplicates"] == args.messages else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
