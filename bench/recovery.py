@@ -140,7 +140,8 @@ def main() -> int:
             simulator.terminate()
             simulator.wait()
     print(
-        f"backlog of {args.messages:,} accepted messages; node RSS with the backlog {memory_with_backlog:.0f} MB"
+        f"backlog of {args.messages:,} accepted messages;"
+        f" node RSS with the backlog {memory_with_backlog:.0f} MB"
     )
     print(f"after SIGKILL and restart: /healthz in {healthy:.2f} s, ready (bound) in {ready:.2f} s")
     print(
