@@ -112,10 +112,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     send.add_argument("--data-dir", type=Path, default=Path("chatti-data"))
 
-    bench = commands.add_parser("bench", help="measure Chatti's speed")
-    bench.add_argument("suite", choices=["smpp"], help="smpp: codec and client->simulator")
-    bench.add_argument("--messages", type=int, default=50_000)
-    bench.add_argument("--window", type=int, default=100)
+    bench = commands.add_parser(
+        "bench", help="measure Chatti end to end (or `chatti bench smpp` for the SMPP layer)"
+    )
+    bench.add_argument("suite", nargs="?", choices=["smpp"], help="smpp: codec and loopback only")
+    bench.add_argument("--messages", type=int, help="default 100000 (smpp: 50000)")
+    bench.add_argument("--api", choices=["batch", "single"], default="batch")
+    bench.add_argument(
+        "--concurrency", type=int, help="requests in flight (default: 4 batch, 50 single)"
+    )
+    bench.add_argument("--database-url", help="default: SQLite in a fresh folder")
+    bench.add_argument("--window", type=int, default=100, help="smpp: submits in flight")
     bench.add_argument("--json", action="store_true", help="print the figures as JSON")
     return parser
 
@@ -136,9 +143,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command in ("db", "accounts", "keys", "sla"):
         return _admin_command(parser, args)
     if args.command == "bench":
-        from chatti.bench import smpp
+        if args.suite == "smpp":
+            from chatti.bench import smpp
 
-        return smpp.main(args.messages, args.window, args.json)
+            return smpp.main(args.messages or 50_000, args.window, args.json)
+        from chatti.bench import e2e
+
+        concurrency = args.concurrency or (4 if args.api == "batch" else 50)
+        return e2e.main(
+            args.messages or 100_000, args.api, concurrency, args.database_url, args.json
+        )
     parser.error(f"unknown command {args.command}")  # pragma: no cover
     return None
 
