@@ -7,7 +7,8 @@ in a fresh folder, or the given database), and the load client. The client sends
 messages over HTTP; the run ends when every message is delivered (receipts processed)
 and both of its webhooks (submitted, delivered) were received. Rates count from the
 client's start. Latencies come from the client (request to 202) and from the store
-(202 to submit, submit to receipt).
+(202 to the carrier's submit_sm_resp, and from it to the receipt, first part of each
+message).
 """
 
 from __future__ import annotations
@@ -87,7 +88,9 @@ async def _store_latencies(url: str) -> tuple[list[float], list[float]]:
         async with store.read() as connection:
             rows = await connection.execute(
                 sa.select(
-                    messages.c.created_at, messages.c.submitted_at, message_segments.c.receipt_at
+                    messages.c.created_at,
+                    message_segments.c.submitted_at,
+                    message_segments.c.receipt_at,
                 )
                 .join(message_segments, message_segments.c.message_id == messages.c.id)
                 .where(message_segments.c.number == 1)

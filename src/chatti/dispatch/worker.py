@@ -190,7 +190,7 @@ class Dispatcher:
             if outcome.ok and outcome.response is not None:
                 live.health.record_success()
                 carrier_id: str = getattr(outcome.response, "message_id", "")
-                sent.append(sending.SubmittedSegment(number, carrier_id))
+                sent.append(sending.SubmittedSegment(number, carrier_id, now_us()))
                 continue
             if outcome.kind is OutcomeKind.NOT_BOUND and not sent:
                 return None

@@ -36,6 +36,7 @@ RECEIPT_STATUSES = (MessageStatus.DELIVERED, MessageStatus.UNDELIVERED, MessageS
 class SubmittedSegment:
     number: int  # 1-based
     carrier_message_id: str
+    at: int = 0  # when the carrier's answer came (microseconds); 0: when recorded
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +122,7 @@ async def record_submissions(
             "carrier": result.carrier,
             "carrier_message_id": segment.carrier_message_id,
             "status": MessageStatus.SUBMITTED.value,
-            "submitted_at": now,
+            "submitted_at": segment.at or now,
         }
         for result in results
         for segment in result.segments

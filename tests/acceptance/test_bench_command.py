@@ -1,0 +1,54 @@
+"""`chatti bench` keeps its command line and JSON shape: scripts outside rely on them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+
+def test_end_to_end_bench_json() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "chatti",
+            "bench",
+            "--messages",
+            "600",
+            "--api",
+            "single",
+            "--concurrency",
+            "10",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    body = json.loads(result.stdout)
+    for key in ("end_to_end_rate", "accept_rate", "lost", "duplicates", "latency_ms"):
+        assert key in body
+    assert (body["lost"], body["duplicates"], body["messages"]) == (0, 0, 600)
+    assert body["end_to_end_rate"] > 0
+    for stage in ("request_to_202", "accepted_to_submitted", "submitted_to_receipt"):
+        assert set(body["latency_ms"][stage]) == {"p50", "p95", "p99"}
+    assert set(body["processes"]) == {
+        "chatti serve",
+        "simulator",
+        "webhook receiver",
+        "load client",
+    }
+
+
+def test_smpp_bench_still_runs() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "chatti", "bench", "smpp", "--messages", "2000", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    body = json.loads(result.stdout)
+    assert body["loopback"]["simulator_submits"] == 2000
