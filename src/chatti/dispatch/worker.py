@@ -52,7 +52,7 @@ class DispatchSettings:
     idle_poll_seconds: float = 0.5  # how often an idle worker looks for due retries
     # After a wake-up, wait this long before claiming, so that messages accepted one by
     # one are claimed by the dozen rather than one transaction each.
-    gather_seconds: float = 0.01
+    gather_seconds: float = 0.05
     routes_refresh_seconds: float = 2.0
     expiry_sweep_seconds: float = 5.0
     default_validity_seconds: int = 48 * 3600  # how long a submitted message waits for its receipt
