@@ -23,6 +23,7 @@ import httpx
 
 from chatti.bench.http_load import LoadResult, run_load
 from chatti.bench.ports import free_port, wait_for_port
+from chatti.bench.processes import carrier_toml
 
 
 def message(number: int) -> dict[str, str]:
@@ -75,10 +76,7 @@ def main() -> int:
         data = Path(directory)
         # A carrier nobody answers for: messages stay accepted, so the dispatcher does not
         # compete for the database and this measures the accept path alone.
-        config = (
-            f'[[carriers]]\nname = "none"\nhost = "127.0.0.1"\nport = {free_port()}\n'
-            'system_id = "x"\npassword = "x"\n\n[[routes]]\nmatch = "*"\ncarriers = ["none"]\n'
-        )
+        config = carrier_toml(free_port(), name="none")
         if args.database_url:
             config = f'[database]\nurl = "{args.database_url}"\n\n' + config
         (data / "chatti.toml").write_text(config)

@@ -25,6 +25,7 @@ from pathlib import Path
 import httpx
 
 from chatti.bench.ports import free_port, wait_for_port
+from chatti.bench.processes import carrier_toml, start_simulator
 
 
 def status_counts(database: Path) -> dict[str, int]:
@@ -46,24 +47,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as directory:
         data = Path(directory)
         smpp, stats, api = free_port(), free_port(), free_port()
-        simulator = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "chatti",
-                "simulator",
-                "--port",
-                str(smpp),
-                "--stats-port",
-                str(stats),
-                "--dlr-delay-ms",
-                "10",
-                "--log-level",
-                "warning",
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        wait_for_port(stats)
+        simulator = start_simulator(smpp, stats, "--dlr-delay-ms", "10")
 
         def control(path: str) -> None:
             request = urllib.request.Request(
@@ -72,11 +56,7 @@ def main() -> int:
             urllib.request.urlopen(request, timeout=10).close()
 
         control("/down")
-        (data / "chatti.toml").write_text(
-            f'[[carriers]]\nname = "sim"\nhost = "127.0.0.1"\nport = {smpp}\n'
-            'system_id = "chatti"\npassword = "x"\nwindow = 100\n\n'
-            '[[routes]]\nmatch = "*"\ncarriers = ["sim"]\n'
-        )
+        (data / "chatti.toml").write_text(carrier_toml(smpp))
         command = [
             sys.executable,
             "-m",

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -10,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from chatti.bench.ports import free_port, wait_for_port
+from chatti.bench.ports import free_port
+from chatti.bench.processes import carrier_toml, start_simulator
 
 
 @dataclass
@@ -36,38 +36,17 @@ class SimulatorProcess:
             return json.load(reply)
 
     def carrier_config(self, name: str = "sim") -> str:
-        return (
-            f'[[carriers]]\nname = "{name}"\nhost = "127.0.0.1"\nport = {self.port}\n'
-            'system_id = "chatti"\npassword = "x"\nwindow = 100\n'
-        )
+        return carrier_toml(self.port, name=name, route=False)
 
 
-def start_simulator(*options: str) -> SimulatorProcess:
+def start_simulator_process(*options: str) -> SimulatorProcess:
     port, stats_port = free_port(), free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "chatti",
-            "simulator",
-            "--port",
-            str(port),
-            "--stats-port",
-            str(stats_port),
-            "--log-level",
-            "warning",
-            *options,
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    wait_for_port(port)
-    wait_for_port(stats_port)
-    return SimulatorProcess(port, stats_port, process)
+    return SimulatorProcess(port, stats_port, start_simulator(port, stats_port, *options))
 
 
 @pytest.fixture
 def simulator_process() -> Iterator[SimulatorProcess]:
-    running = start_simulator("--dlr-delay-ms", "20")
+    running = start_simulator_process("--dlr-delay-ms", "20")
     try:
         yield running
     finally:

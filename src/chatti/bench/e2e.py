@@ -30,6 +30,7 @@ import httpx
 import sqlalchemy as sa
 
 from chatti.bench.ports import free_port, wait_for_port
+from chatti.bench.processes import carrier_toml, start_simulator
 from chatti.store.engine import Store
 from chatti.store.tables import message_segments, messages
 
@@ -119,10 +120,7 @@ def run(
         smpp, stats, api_port, hooks = free_port(), free_port(), free_port(), free_port()
         url = database_url or f"sqlite:///{data / 'chatti.db'}"
         (data / "chatti.toml").write_text(
-            f'[database]\nurl = "{url}"\n\n'
-            f'[[carriers]]\nname = "sim"\nhost = "127.0.0.1"\nport = {smpp}\n'
-            f'system_id = "chatti"\npassword = "x"\nwindow = {window}\n\n'
-            '[[routes]]\nmatch = "*"\ncarriers = ["sim"]\n'
+            f'[database]\nurl = "{url}"\n\n' + carrier_toml(smpp, window=window)
         )
         python = sys.executable
         log = (data / "serve.log").open("wb")
@@ -134,19 +132,8 @@ def run(
             return process
 
         try:
-            simulator = spawn(
-                "-m",
-                "chatti",
-                "simulator",
-                "--port",
-                str(smpp),
-                "--stats-port",
-                str(stats),
-                "--dlr-delay-ms",
-                str(dlr_delay_ms),
-                "--log-level",
-                "warning",
-            )
+            simulator = start_simulator(smpp, stats, "--dlr-delay-ms", str(dlr_delay_ms))
+            started.append(simulator)
             receiver = spawn("-m", "chatti.bench.receiver", "--port", str(hooks))
             serve = spawn(
                 "-m",
@@ -162,8 +149,7 @@ def run(
                 "warning",
                 output=log,
             )
-            for port in (smpp, stats, hooks):
-                wait_for_port(port)
+            wait_for_port(hooks)
             wait_for_port(api_port, 60)
             base = f"http://127.0.0.1:{api_port}"
             admin = httpx.Client(

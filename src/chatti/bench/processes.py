@@ -1,0 +1,42 @@
+"""Pieces shared by the benchmarks and fault tests that run Chatti as processes."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from chatti.bench.ports import wait_for_port
+
+
+def start_simulator(port: int, stats_port: int, *options: str) -> subprocess.Popen[bytes]:
+    """`chatti simulator` in its own process, listening once this returns."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "chatti",
+            "simulator",
+            "--port",
+            str(port),
+            "--stats-port",
+            str(stats_port),
+            "--log-level",
+            "warning",
+            *options,
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    wait_for_port(port)
+    wait_for_port(stats_port)
+    return process
+
+
+def carrier_toml(port: int, *, name: str = "sim", window: int = 100, route: bool = True) -> str:
+    """A [[carriers]] entry for a local simulator and, by default, the route "*" to it."""
+    text = (
+        f'[[carriers]]\nname = "{name}"\nhost = "127.0.0.1"\nport = {port}\n'
+        f'system_id = "chatti"\npassword = "x"\nwindow = {window}\n'
+    )
+    if route:
+        text += f'\n[[routes]]\nmatch = "*"\ncarriers = ["{name}"]\n'
+    return text
