@@ -86,7 +86,7 @@ class CarrierPool:
             enquire_link_interval=self._enquire_link_interval,
         )
         client = SmppClient(config, self._intake.handler_for(carrier.name))
-        await client.__aenter__()
+        client.start()
         self.live[carrier.name] = LiveCarrier(carrier, client)
         log.info("carrier %s: binding to %s:%s", carrier.name, carrier.host, carrier.port)
 

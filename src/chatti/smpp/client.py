@@ -79,8 +79,15 @@ class SmppClient:
     def is_bound(self) -> bool:
         return self._bound.is_set()
 
+    def start(self) -> None:
+        """Connect and keep the bind up in a task this client owns, until `stop`."""
+        if self._task is None:
+            self._task = asyncio.create_task(
+                self.run(), name=f"smpp client {self.config.system_id}"
+            )
+
     async def __aenter__(self) -> SmppClient:
-        self._task = asyncio.create_task(self.run(), name=f"smpp client {self.config.system_id}")
+        self.start()
         return self
 
     async def __aexit__(
