@@ -23,7 +23,7 @@ import httpx
 
 from chatti.bench.http_load import LoadResult, run_load
 from chatti.bench.ports import free_port, wait_for_port
-from chatti.bench.processes import carrier_toml
+from chatti.bench.processes import carrier_toml, serve_command
 
 
 def message(number: int) -> dict[str, str]:
@@ -80,20 +80,8 @@ def main() -> int:
         if args.database_url:
             config = f'[database]\nurl = "{args.database_url}"\n\n' + config
         (data / "chatti.toml").write_text(config)
-        command = [
-            sys.executable,
-            "-m",
-            "chatti",
-            "serve",
-            "--data-dir",
-            str(data),
-            "--config",
-            str(data / "chatti.toml"),
-            "--log-level",
-            "warning",
-        ]
         port = free_port()
-        server = subprocess.Popen([*command, "--port", str(port)], stdout=subprocess.DEVNULL)
+        server = subprocess.Popen(serve_command(data, port), stdout=subprocess.DEVNULL)
         try:
             wait_for_port(port, 30)
             key = (data / "demo-api-key").read_text().strip()

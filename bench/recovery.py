@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 
 from chatti.bench.ports import free_port, wait_for_port
-from chatti.bench.processes import carrier_toml, start_simulator
+from chatti.bench.processes import carrier_toml, serve_command, start_simulator
 
 
 def status_counts(database: Path) -> dict[str, int]:
@@ -57,20 +57,7 @@ def main() -> int:
 
         control("/down")
         (data / "chatti.toml").write_text(carrier_toml(smpp))
-        command = [
-            sys.executable,
-            "-m",
-            "chatti",
-            "serve",
-            "--data-dir",
-            str(data),
-            "--config",
-            str(data / "chatti.toml"),
-            "--port",
-            str(api),
-            "--log-level",
-            "warning",
-        ]
+        command = serve_command(data, api)
         serve = subprocess.Popen(command, stdout=subprocess.DEVNULL)
         try:
             wait_for_port(api, 30)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from chatti.bench.ports import wait_for_port
 
@@ -40,3 +41,21 @@ def carrier_toml(port: int, *, name: str = "sim", window: int = 100, route: bool
     if route:
         text += f'\n[[routes]]\nmatch = "*"\ncarriers = ["{name}"]\n'
     return text
+
+
+def serve_command(data_dir: Path, port: int) -> list[str]:
+    """`chatti serve` on DATA_DIR/chatti.toml, quiet, on 127.0.0.1:port."""
+    return [
+        sys.executable,
+        "-m",
+        "chatti",
+        "serve",
+        "--data-dir",
+        str(data_dir),
+        "--config",
+        str(data_dir / "chatti.toml"),
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]

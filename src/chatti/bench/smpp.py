@@ -12,7 +12,6 @@ import asyncio
 import json
 import os
 import resource
-import subprocess
 import sys
 import time
 import urllib.request
@@ -20,7 +19,8 @@ from collections.abc import Coroutine
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
-from chatti.bench.ports import free_port, wait_for_port
+from chatti.bench.ports import free_port
+from chatti.bench.processes import start_simulator
 from chatti.smpp import codec
 from chatti.smpp import pdu as p
 from chatti.smpp.client import BindType, ClientConfig, SmppClient
@@ -117,23 +117,8 @@ async def _submit_all(port: int, messages: int, window: int) -> tuple[float, int
 def bench_loopback(messages: int = 50_000, window: int = 100) -> LoopbackFigures:
     port = free_port()
     stats_port = free_port()
-    simulator = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "chatti",
-            "simulator",
-            "--port",
-            str(port),
-            "--stats-port",
-            str(stats_port),
-            "--log-level",
-            "warning",
-        ],
-        stdout=subprocess.DEVNULL,
-    )
+    simulator = start_simulator(port, stats_port)
     try:
-        wait_for_port(port)
         cpu_before = resource.getrusage(resource.RUSAGE_SELF)
         seconds, answered_ok = _run(_submit_all(port, messages, window))
         cpu_after = resource.getrusage(resource.RUSAGE_SELF)
