@@ -268,3 +268,38 @@ async def test_same_carrier_id_at_another_carrier_is_not_matched(store: Store) -
         assert await sending.record_receipts(connection, [other], now) == [None]
     stored, _, _ = await queries.get_message(store, account.id, message.id)
     assert stored.status is MessageStatus.SUBMITTED
+
+
+async def test_sqlite_write_waits_for_another_writer_without_blocking_the_loop(
+    tmp_path: object,
+) -> None:
+    """A second process (here a plain sqlite3 connection) holds the write lock: the
+    store's write waits for it while the event loop keeps running, then commits."""
+    import sqlite3
+    from pathlib import Path
+
+    from chatti.store.migrate import upgrade
+
+    path = Path(str(tmp_path)) / "locked.db"
+    store = Store(f"sqlite:///{path}")
+    try:
+        await upgrade(store)
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.005)
+                ticks += 1
+
+        ticker = asyncio.create_task(tick())
+        asyncio.get_running_loop().call_later(0.3, other.execute, "COMMIT")
+        account, _key = await queries.create_account(store, "waited")
+        ticker.cancel()
+        other.close()
+        assert ticks >= 20, "the loop stood still while the lock was held"
+        assert account.id in {a.id for a in await queries.list_accounts(store)}
+    finally:
+        await store.close()

@@ -12,14 +12,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from chatti.smpp import pdu as p
 from chatti.smpp.client import DeliverHandler
 from chatti.smpp.constants import CommandStatus, MessageState
 from chatti.smpp.receipts import is_receipt, message_id_variants, parse_receipt
 from chatti.store import sending
-from chatti.store.engine import Store
+from chatti.store.engine import Store, StoreConnection
 from chatti.store.group_commit import GroupCommitter
 from chatti.store.models import MessageStatus
 from chatti.store.queries import now_us
@@ -77,6 +75,6 @@ class ReceiptIntake:
 
 
 async def _write_receipts(
-    connection: AsyncConnection, updates: Sequence[sending.ReceiptUpdate]
+    connection: StoreConnection, updates: Sequence[sending.ReceiptUpdate]
 ) -> list[str | BaseException | None]:
     return list(await sending.record_receipts(connection, updates, now_us()))

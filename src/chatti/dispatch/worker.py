@@ -17,15 +17,13 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from chatti.carriers.pool import CarrierPool, LiveCarrier
 from chatti.dispatch import retry
 from chatti.dispatch.pdus import submit_pdus
 from chatti.dispatch.routing import carriers_for
 from chatti.smpp.connection import OutcomeKind
 from chatti.store import queries, sending
-from chatti.store.engine import Store
+from chatti.store.engine import Store, StoreConnection
 from chatti.store.group_commit import GroupCommitter
 from chatti.store.models import Message, Route
 from chatti.store.queries import now_us
@@ -34,7 +32,7 @@ log = logging.getLogger(__name__)
 
 
 async def _record(
-    connection: AsyncConnection, results: Sequence[sending.Submission]
+    connection: StoreConnection, results: Sequence[sending.Submission]
 ) -> list[BaseException | None]:
     await sending.record_submissions(connection, results, now_us())
     return [None] * len(results)

@@ -4,25 +4,66 @@ SQLite (the embedded default) runs in WAL mode with synchronous=FULL, so a commi
 disk before it returns, even across a power cut; writes go through one connection,
 which starts its transactions with BEGIN IMMEDIATE (SQLite has a single writer: taking
 the lock up front means a transaction never fails half way on a busy database).
-Reads use a small pool of their own. PostgreSQL, for several nodes, uses asyncpg with
-one pool for both.
+Reads use a small pool of their own (aiosqlite, in threads). PostgreSQL, for several
+nodes, uses asyncpg with one pool for both.
+
+SQLite writes run on the event loop itself, through the plain sqlite3 driver: a write
+transaction is short (statements over an indexed file, then one fsync), and sending
+each statement to a thread and back cost more CPU than running it (measured: 15 % of
+the node's CPU per message, docs/performance.md). The write lock is taken without
+waiting (busy_timeout 0) and retried with asyncio.sleep, so another process holding it
+(a second node process, a `chatti` command) never blocks the loop.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from chatti.store.errors import StoreUnavailableError
 
 BUSY_TIMEOUT_MS = 10_000  # how long a reader or a second process waits for SQLite's lock
+
+T = TypeVar("T")
+
+
+class StoreConnection(Protocol):
+    """What queries get inside `Store.write()` or `Store.read()`: SQLAlchemy's
+    AsyncConnection, or InlineConnection for SQLite writes."""
+
+    async def execute(self, statement: Any, parameters: Any = None) -> Any: ...
+
+    async def scalar(self, statement: Any, parameters: Any = None) -> Any: ...
+
+    async def run_sync(self, function: Callable[[Any], T]) -> T: ...
+
+
+class InlineConnection:
+    """A synchronous SQLAlchemy connection behind AsyncConnection's awaitable methods:
+    each call runs at once on the caller's thread (see the module's docstring)."""
+
+    __slots__ = ("sync",)
+
+    def __init__(self, sync: sa.Connection) -> None:
+        self.sync = sync
+
+    async def execute(self, statement: Any, parameters: Any = None) -> Any:
+        return self.sync.execute(statement, parameters)
+
+    async def scalar(self, statement: Any, parameters: Any = None) -> Any:
+        return self.sync.scalar(statement, parameters)
+
+    async def run_sync(self, function: Callable[[Any], T]) -> T:
+        return function(self.sync)
 
 
 def async_url(url: str) -> str:
@@ -49,31 +90,45 @@ class Store:
             database = make_url(self.url).database
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
-            self._writer = create_async_engine(self.url, pool_size=1, max_overflow=0)
+            self._inline: sa.Engine | None = sa.create_engine(
+                make_url(self.url).set(drivername="sqlite"), pool_size=1, max_overflow=0
+            )
             self._reader = create_async_engine(self.url, pool_size=4, max_overflow=0)
-            _configure_sqlite(self._writer, begin="BEGIN IMMEDIATE")
-            _configure_sqlite(self._reader, begin="BEGIN")
+            _configure_sqlite(self._inline, busy_timeout_ms=0, begin=None)
+            _configure_sqlite(
+                self._reader.sync_engine, busy_timeout_ms=BUSY_TIMEOUT_MS, begin="BEGIN"
+            )
         else:
-            self._writer = create_async_engine(
+            self._inline = None
+            self._reader = create_async_engine(
                 self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
             )
-            self._reader = self._writer
 
     @property
     def engine(self) -> AsyncEngine:
-        return self._writer
+        return self._reader
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
+    async def write(self) -> AsyncIterator[StoreConnection]:
         """A transaction that may write; it commits when the block ends without error."""
         try:
-            async with self._writer.begin() as connection:
-                yield connection
+            if self._inline is None:
+                async with self._reader.begin() as connection:
+                    yield connection
+                return
+            with self._inline.connect() as sync:
+                await _begin_immediate(sync)
+                try:
+                    yield InlineConnection(sync)
+                except BaseException:
+                    sync.rollback()
+                    raise
+                sync.commit()
         except (OSError, sa.exc.OperationalError, sa.exc.InterfaceError) as error:
             raise StoreUnavailableError(str(error).splitlines()[0]) from error
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
+    async def read(self) -> AsyncIterator[StoreConnection]:
         try:
             async with self._reader.begin() as connection:
                 yield connection
@@ -85,23 +140,42 @@ class Store:
             await connection.execute(sa.text("SELECT 1"))
 
     async def close(self) -> None:
-        await self._writer.dispose()
-        if self._reader is not self._writer:
-            await self._reader.dispose()
+        await self._reader.dispose()
+        if self._inline is not None:
+            self._inline.dispose()
 
 
-def _configure_sqlite(engine: AsyncEngine, *, begin: str) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+async def _begin_immediate(connection: sa.Connection) -> None:
+    """Take SQLite's write lock; while another process holds it, wait with asyncio
+    (up to BUSY_TIMEOUT_MS) instead of in SQLite's busy handler, which would block."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.0005
+    while True:
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        except sa.exc.OperationalError as error:
+            connection.rollback()
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.02)
+
+
+def _configure_sqlite(engine: sa.Engine, *, busy_timeout_ms: int, begin: str | None) -> None:
+    @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy's "begin" event, not the sqlite3 module, open transactions.
+        # Transactions are opened by our own BEGIN, not by the sqlite3 module.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
-        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
-    def on_begin(connection: Any) -> None:
-        connection.exec_driver_sql(begin)
+    if begin is not None:
+
+        @event.listens_for(engine, "begin")
+        def on_begin(connection: Any) -> None:
+            connection.exec_driver_sql(begin)

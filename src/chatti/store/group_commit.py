@@ -18,10 +18,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from chatti.store import queries
-from chatti.store.engine import Store
+from chatti.store.engine import Store, StoreConnection
 from chatti.store.errors import IdempotencyConflictError, StoreUnavailableError
 from chatti.store.models import Idempotency, NewMessage, StoredResponse
 
@@ -34,7 +32,7 @@ MAX_GROUP_ITEMS = 20_000  # bounds one transaction's size and the time its lock 
 
 # Writes a group inside one transaction; returns one outcome per item, in order (an
 # exception instance is handed to that item's caller, the others still commit).
-GroupWrite = Callable[[AsyncConnection, Sequence[T]], Awaitable[list[R | BaseException]]]
+GroupWrite = Callable[[StoreConnection, Sequence[T]], Awaitable[list[R | BaseException]]]
 
 
 @dataclass(slots=True)
@@ -178,7 +176,7 @@ class AcceptQueue:
 
 
 async def _write_accepts(
-    connection: AsyncConnection, group: Sequence[_Accept]
+    connection: StoreConnection, group: Sequence[_Accept]
 ) -> list[StoredResponse | BaseException | None]:
     outcomes: list[StoredResponse | BaseException | None] = []
     to_insert: list[queries.AcceptRequest] = []

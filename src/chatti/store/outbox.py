@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from chatti.store.engine import Store
+from chatti.store.engine import Store, StoreConnection
 from chatti.store.models import MessageStatus, to_datetime
 from chatti.store.tables import accounts, messages, webhook_attempts, webhook_outbox
 
@@ -20,7 +19,7 @@ def _iso(microseconds: int) -> str:
 
 
 async def enqueue_status_events(
-    connection: AsyncConnection,
+    connection: StoreConnection,
     message_ids: Sequence[str],
     status: MessageStatus,
     now: int,

@@ -13,10 +13,9 @@ import time
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatti.store import ids
-from chatti.store.engine import Store
+from chatti.store.engine import Store, StoreConnection
 from chatti.store.errors import IdempotencyConflictError, NotFoundError
 from chatti.store.models import (
     Account,
@@ -98,7 +97,7 @@ async def create_api_key(store: Store, account_id: str) -> tuple[ApiKey, str]:
         return await _insert_api_key(connection, account_id)
 
 
-async def _insert_api_key(connection: AsyncConnection, account_id: str) -> tuple[ApiKey, str]:
+async def _insert_api_key(connection: StoreConnection, account_id: str) -> tuple[ApiKey, str]:
     plaintext = ids.new_api_key()
     key = ApiKey(ids.new_key_id(), account_id, plaintext[:12], now_us(), None)
     await connection.execute(
@@ -231,7 +230,7 @@ async def _accept(
 
 
 async def earlier_answer(
-    connection: AsyncConnection, account_id: str, idempotency: Idempotency
+    connection: StoreConnection, account_id: str, idempotency: Idempotency
 ) -> StoredResponse | None:
     """The answer stored for this key, None if unused; raises when the request differs."""
     earlier = (
@@ -253,7 +252,7 @@ AcceptRequest = tuple[str, Sequence[NewMessage], Idempotency | None]
 
 
 async def insert_accepted(
-    connection: AsyncConnection, requests: Sequence[AcceptRequest], now: int
+    connection: StoreConnection, requests: Sequence[AcceptRequest], now: int
 ) -> None:
     """Insert the messages of several accept requests, their history rows and their
     idempotency keys, with one statement per table."""

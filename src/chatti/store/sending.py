@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from chatti.store import outbox
-from chatti.store.engine import Store
+from chatti.store.engine import Store, StoreConnection
 from chatti.store.models import Message, MessageStatus
 from chatti.store.tables import early_receipts, message_events, message_segments, messages
 
@@ -112,7 +111,7 @@ async def submitted_parts(store: Store, message_ids: Sequence[str]) -> dict[str,
 
 
 async def record_submissions(
-    connection: AsyncConnection, results: Sequence[Submission], now: int
+    connection: StoreConnection, results: Sequence[Submission], now: int
 ) -> None:
     """Record one batch of tries in the caller's transaction."""
     segment_rows: list[dict[str, object]] = [
@@ -210,7 +209,7 @@ async def release_claims(store: Store, node: str) -> int:
 
 
 async def record_receipts(
-    connection: AsyncConnection, receipts: Sequence[ReceiptUpdate], now: int
+    connection: StoreConnection, receipts: Sequence[ReceiptUpdate], now: int
 ) -> list[str | None]:
     """Apply receipts with a handful of statements whatever their number; returns, per
     receipt, the message it completed (or None). A receipt whose part is not recorded
@@ -279,7 +278,7 @@ async def record_receipts(
 
 
 async def _keep_early_receipts(
-    connection: AsyncConnection, receipts: Sequence[ReceiptUpdate]
+    connection: StoreConnection, receipts: Sequence[ReceiptUpdate]
 ) -> None:
     latest = {(r.carrier, r.carrier_message_ids[0]): r for r in receipts}
     for carrier in {carrier for carrier, _ in latest}:
@@ -305,7 +304,7 @@ async def _keep_early_receipts(
 
 
 async def _apply_early_receipts(
-    connection: AsyncConnection, segment_rows: list[dict[str, object]], now: int
+    connection: StoreConnection, segment_rows: list[dict[str, object]], now: int
 ) -> None:
     pairs = {(str(row["carrier"]), str(row["carrier_message_id"])) for row in segment_rows}
     early = [
@@ -323,7 +322,7 @@ async def _apply_early_receipts(
         await _apply_early(connection, early, now)
 
 
-async def _apply_early(connection: AsyncConnection, early: Sequence[Any], now: int) -> None:
+async def _apply_early(connection: StoreConnection, early: Sequence[Any], now: int) -> None:
     for carrier in {row.carrier for row in early}:
         await connection.execute(
             early_receipts.delete().where(
@@ -376,7 +375,7 @@ async def apply_waiting_receipts(store: Store, now: int, limit: int = 1000) -> i
 
 
 async def _settle_messages(
-    connection: AsyncConnection, message_ids: Sequence[str], now: int
+    connection: StoreConnection, message_ids: Sequence[str], now: int
 ) -> set[str]:
     """Messages whose every part has its receipt take the worst part's outcome.
     Returns the ids that changed status."""
@@ -454,7 +453,7 @@ async def expire_overdue(store: Store, now: int, default_validity: int, limit: i
 
 
 async def _change_status(
-    connection: AsyncConnection,
+    connection: StoreConnection,
     message_ids: Sequence[str],
     status: MessageStatus,
     now: int,
