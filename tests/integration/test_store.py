@@ -303,3 +303,41 @@ async def test_sqlite_write_waits_for_another_writer_without_blocking_the_loop(
         assert account.id in {a.id for a in await queries.list_accounts(store)}
     finally:
         await store.close()
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+async def test_pending_webhooks_of_the_old_form_survive_migration_0003(
+    engine: str, tmp_path: object
+) -> None:
+    from contextlib import AsyncExitStack
+    from pathlib import Path
+
+    from chatti.store import outbox
+    from chatti.store.migrate import upgrade
+    from tests.databases import fresh_postgres_database
+
+    async with AsyncExitStack() as stack:
+        if engine == "sqlite":
+            url = f"sqlite:///{Path(str(tmp_path)) / 'old.db'}"
+        else:
+            url = await stack.enter_async_context(fresh_postgres_database())
+        store = Store(url)
+        stack.push_async_callback(store.close)
+        await upgrade(store, "0002")
+        account, _key = await queries.create_account(store, "old")
+        message = new_message()
+        await queries.accept_messages(store, account.id, [message])
+        async with store.write() as connection:
+            await connection.execute(
+                sa.text(
+                    "INSERT INTO webhook_outbox (account_id, message_id, url, payload, attempts,"
+                    " next_attempt_at, created_at) VALUES (:a, :m, 'http://127.0.0.1:9/h',"
+                    " :p, 0, 0, 5)"
+                ),
+                {"a": account.id, "m": message.id, "p": '{"status": "submitted", "detail": "x"}'},
+            )
+        await upgrade(store)
+        (pending,) = await outbox.claim_webhooks(store, "node", 10, 60, 10)
+        assert pending.payload["status"] == "submitted"
+        assert pending.payload["detail"] == "x"
+        assert pending.payload["to"] == message.to_number

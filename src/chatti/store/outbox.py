@@ -18,58 +18,61 @@ def _iso(microseconds: int) -> str:
     return to_datetime(microseconds).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
+_CALLBACK_URL = sa.func.coalesce(messages.c.callback_url, accounts.c.callback_url)
+
+# One outbox row per changed message whose callback URL (its own, else its account's
+# default) is set: an INSERT ... SELECT run once per message in one executemany, so
+# that nothing of the message travels through Python at the status change.
+_ENQUEUE = webhook_outbox.insert().from_select(
+    [
+        "account_id",
+        "message_id",
+        "url",
+        "status",
+        "detail",
+        "occurred_at",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+    ],
+    sa.select(
+        messages.c.account_id,
+        messages.c.id,
+        _CALLBACK_URL,
+        sa.bindparam("e_status", type_=sa.String(16)),
+        sa.bindparam("e_detail", type_=sa.Text),
+        sa.bindparam("e_at", type_=sa.BigInteger),
+        sa.literal(0),
+        sa.bindparam("e_at", type_=sa.BigInteger),
+        sa.bindparam("e_at", type_=sa.BigInteger),
+    )
+    .join(accounts, accounts.c.id == messages.c.account_id)
+    .where(messages.c.id == sa.bindparam("e_message_id"), _CALLBACK_URL.is_not(None)),
+)
+
+
 async def enqueue_status_events(
     connection: StoreConnection,
     message_ids: Sequence[str],
     status: MessageStatus,
     now: int,
     details: dict[str, str | None],
-) -> int:
-    """One outbox row per changed message whose callback URL (its own, else its
-    account's default) is set. Returns how many were queued."""
-    rows = (
-        await connection.execute(
-            sa.select(
-                messages.c.id,
-                messages.c.account_id,
-                messages.c.to_number,
-                messages.c.sender,
-                messages.c.reference,
-                messages.c.carrier,
-                messages.c.segment_count,
-                sa.func.coalesce(messages.c.callback_url, accounts.c.callback_url).label("url"),
-            )
-            .join(accounts, accounts.c.id == messages.c.account_id)
-            .where(messages.c.id.in_(list(message_ids)))
-        )
-    ).all()
-    events = [
-        {
-            "account_id": row.account_id,
-            "message_id": row.id,
-            "url": row.url,
-            "payload": {
-                "event": "message.status",
-                "message_id": row.id,
-                "status": status.value,
-                "at": _iso(now),
-                "to": row.to_number,
-                "from": row.sender,
-                "reference": row.reference,
-                "carrier": row.carrier,
-                "segments": row.segment_count,
-                "detail": details.get(row.id),
-            },
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        }
-        for row in rows
-        if row.url
-    ]
-    if events:
-        await connection.execute(webhook_outbox.insert(), events)
-    return len(events)
+) -> None:
+    """Queue a `message.status` webhook for each message that has a callback URL."""
+    if not message_ids:
+        return
+    await connection.execute(
+        _ENQUEUE,
+        [
+            {
+                "e_message_id": message_id,
+                "e_status": status.value,
+                "e_detail": details.get(message_id),
+                "e_at": now,
+            }
+            for message_id in message_ids
+        ],
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,11 +80,11 @@ class PendingWebhook:
     id: int
     account_id: str
     url: str
-    payload: dict[str, Any]
     attempts: int
     created_at: int
     secret: str
     batch_max: int
+    payload: dict[str, Any]
 
 
 async def claim_webhooks(
@@ -112,8 +115,26 @@ async def claim_webhooks(
             return []
         rows = (
             await connection.execute(
-                sa.select(webhook_outbox, accounts.c.webhook_secret, accounts.c.webhook_batch_max)
+                sa.select(
+                    webhook_outbox.c.id,
+                    webhook_outbox.c.account_id,
+                    webhook_outbox.c.url,
+                    webhook_outbox.c.attempts,
+                    webhook_outbox.c.created_at,
+                    accounts.c.webhook_secret,
+                    accounts.c.webhook_batch_max,
+                    webhook_outbox.c.message_id,
+                    webhook_outbox.c.status,
+                    webhook_outbox.c.occurred_at,
+                    messages.c.to_number,
+                    messages.c.sender,
+                    messages.c.reference,
+                    messages.c.carrier,
+                    messages.c.segment_count,
+                    webhook_outbox.c.detail,
+                )
                 .join(accounts, accounts.c.id == webhook_outbox.c.account_id)
+                .join(messages, messages.c.id == webhook_outbox.c.message_id)
                 .where(webhook_outbox.c.id.in_([row.id for row in claimed]))
                 .order_by(webhook_outbox.c.id)
             )
@@ -123,11 +144,22 @@ async def claim_webhooks(
             row.id,
             row.account_id,
             row.url,
-            row.payload,
             row.attempts,
             row.created_at,
             row.webhook_secret,
             row.webhook_batch_max,
+            {
+                "event": "message.status",
+                "message_id": row.message_id,
+                "status": row.status,
+                "at": _iso(row.occurred_at),
+                "to": row.to_number,
+                "from": row.sender,
+                "reference": row.reference,
+                "carrier": row.carrier,
+                "segments": row.segment_count,
+                "detail": row.detail,
+            },
         )
         for row in rows
     ]

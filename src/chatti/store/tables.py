@@ -158,7 +158,10 @@ webhook_outbox = sa.Table(
     sa.Column("account_id", sa.String(32), sa.ForeignKey("accounts.id"), nullable=False),
     sa.Column("message_id", sa.String(26), nullable=False),
     sa.Column("url", sa.String(2000), nullable=False),
-    sa.Column("payload", sa.JSON, nullable=False),
+    # The event; its JSON is built when it is sent, from the message as it is then.
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("detail", sa.Text),
+    sa.Column("occurred_at", sa.BigInteger, nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("next_attempt_at", sa.BigInteger, nullable=False),
     sa.Column("last_error", sa.Text),
