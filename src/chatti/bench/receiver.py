@@ -1,7 +1,8 @@
 """A webhook receiver for benchmarks: `python -m chatti.bench.receiver --port P`.
 
-Answers every POST 200, counts the events (a JSON array each) and serves the count at
-GET /count, so `chatti bench` can wait until every status was delivered by webhook.
+Answers every POST 200, counts the events (a JSON array each), in all and by status,
+and serves the counts at GET /count, so `chatti bench` can follow a run without asking
+the node under test.
 Small on purpose: asyncio streams, keep-alive, Content-Length bodies.
 """
 
@@ -11,6 +12,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+from collections import Counter as Tally
 
 _OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
 
@@ -19,6 +21,7 @@ class Counter:
     def __init__(self) -> None:
         self.events = 0
         self.posts = 0
+        self.statuses: Tally[str] = Tally()
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -33,7 +36,9 @@ class Counter:
                         length = int(value)
                 body = await reader.readexactly(length) if length else b""
                 if request_line.startswith(b"GET /count"):
-                    answer = json.dumps({"events": self.events, "posts": self.posts}).encode()
+                    answer = json.dumps(
+                        {"events": self.events, "posts": self.posts, "statuses": self.statuses}
+                    ).encode()
                     writer.write(
                         b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
                         + f"Content-Length: {len(answer)}\r\n\r\n".encode()
@@ -41,7 +46,9 @@ class Counter:
                     )
                 else:
                     self.posts += 1
-                    self.events += len(json.loads(body)) if body else 0
+                    events = json.loads(body) if body else []
+                    self.events += len(events)
+                    self.statuses.update(event.get("status") for event in events)
                     writer.write(_OK)
                 await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError, ValueError):

@@ -136,8 +136,18 @@ def parse_receipt_date(value: str) -> datetime | None:
     digits = value.strip()
     if not digits.isdigit() or len(digits) not in (10, 12):
         return None
+    year = int(digits[0:2])
+    year += 2000 if year < 69 else 1900  # as strptime's %y; strptime itself is slow
+    second = int(digits[10:12]) if len(digits) == 12 else 0
     try:
-        return datetime.strptime(digits, "%y%m%d%H%M%S" if len(digits) == 12 else "%y%m%d%H%M")
+        return datetime(
+            year,
+            int(digits[2:4]),
+            int(digits[4:6]),
+            int(digits[6:8]),
+            int(digits[8:10]),
+            second,
+        )
     except ValueError:
         return None
 

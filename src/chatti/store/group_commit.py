@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -57,7 +58,7 @@ class GroupCommitter(Generic[T, R]):
         self._name = name
         self._weight = weight
         self._max = max_weight
-        self._pending: list[_Waiting[T, R]] = []
+        self._pending: deque[_Waiting[T, R]] = deque()
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
@@ -95,7 +96,7 @@ class GroupCommitter(Generic[T, R]):
         group: list[_Waiting[T, R]] = []
         weight = 0
         while self._pending and (not group or weight + self._pending[0].weight <= self._max):
-            waiting = self._pending.pop(0)
+            waiting = self._pending.popleft()
             group.append(waiting)
             weight += waiting.weight
         return group

@@ -224,7 +224,11 @@ async def record_receipts(
                 message_segments.c.number,
                 message_segments.c.carrier,
                 message_segments.c.carrier_message_id,
-            ).where(message_segments.c.carrier_message_id.in_(sorted(wanted)))
+                messages.c.segment_count,
+                messages.c.status.label("message_status"),
+            )
+            .join(messages, messages.c.id == message_segments.c.message_id)
+            .where(message_segments.c.carrier_message_id.in_(sorted(wanted)))
         )
     ).all()
     by_key = {(row.carrier, row.carrier_message_id): row for row in rows}
@@ -271,9 +275,25 @@ async def record_receipts(
                 for receipt, segment in found
             ],
         )
-    settled = await _settle_messages(
-        connection, sorted({segment.message_id for _, segment in found}), now
-    )
+    # A one-part message takes its receipt's outcome; the others are read back whole.
+    changes: dict[MessageStatus, dict[str, str | None]] = {}
+    several_parts: set[str] = set()
+    for receipt, segment in found:
+        if segment.segment_count == 1:
+            _plan_change(
+                changes,
+                segment.message_id,
+                MessageStatus(segment.message_status),
+                [(receipt.status, receipt.error)],
+            )
+        else:
+            several_parts.add(segment.message_id)
+    await _plan_settling(connection, sorted(several_parts), changes)
+    for new_status, details in changes.items():
+        await _change_status(
+            connection, list(details), new_status, now, details=details, extra={"done_at": now}
+        )
+    settled = {message_id for details in changes.values() for message_id in details}
     return [message_id if message_id in settled else None for message_id in matched]
 
 
@@ -374,20 +394,22 @@ async def apply_waiting_receipts(store: Store, now: int, limit: int = 1000) -> i
     return len(rows)
 
 
-async def _settle_messages(
-    connection: StoreConnection, message_ids: Sequence[str], now: int
-) -> set[str]:
-    """Messages whose every part has its receipt take the worst part's outcome.
-    Returns the ids that changed status."""
+async def _plan_settling(
+    connection: StoreConnection,
+    message_ids: Sequence[str],
+    changes: dict[MessageStatus, dict[str, str | None]],
+) -> None:
+    """Messages of several parts whose every part has its receipt take the worst
+    part's outcome: added to `changes`."""
     if not message_ids:
-        return set()
-    parts: dict[str, list[Any]] = {}
+        return
+    parts: dict[str, list[tuple[MessageStatus, str | None]]] = {}
     for part in await connection.execute(
         sa.select(
             message_segments.c.message_id, message_segments.c.status, message_segments.c.error
         ).where(message_segments.c.message_id.in_(list(message_ids)))
     ):
-        parts.setdefault(part.message_id, []).append(part)
+        parts.setdefault(part.message_id, []).append((MessageStatus(part.status), part.error))
     current = {
         row.id: row
         for row in await connection.execute(
@@ -396,32 +418,35 @@ async def _settle_messages(
             )
         )
     }
-    changes: dict[MessageStatus, dict[str, str | None]] = {}
     for message_id, message_parts in parts.items():
         message = current.get(message_id)
         if message is None or len(message_parts) < message.segment_count:
             continue
-        statuses = [MessageStatus(part.status) for part in message_parts]
-        if any(status not in RECEIPT_STATUSES for status in statuses):
-            continue
-        outcome: MessageStatus = next(
-            s
-            for s in (MessageStatus.UNDELIVERED, MessageStatus.EXPIRED, MessageStatus.DELIVERED)
-            if s in statuses
-        )
-        was = MessageStatus(message.status)
-        if was == outcome:
-            continue
-        errors = sorted({p.error for p in message_parts if p.error and p.error.strip("0")})
-        detail = "receipt" + (f" err={','.join(errors)}" if errors else "")
-        if was in FINAL_STATUSES:
-            detail += f" (late: was {was.value})"
-        changes.setdefault(outcome, {})[message_id] = detail
-    for new_status, details in changes.items():
-        await _change_status(
-            connection, list(details), new_status, now, details=details, extra={"done_at": now}
-        )
-    return {message_id for details in changes.values() for message_id in details}
+        _plan_change(changes, message_id, MessageStatus(message.status), message_parts)
+
+
+def _plan_change(
+    changes: dict[MessageStatus, dict[str, str | None]],
+    message_id: str,
+    was: MessageStatus,
+    parts: Sequence[tuple[MessageStatus, str | None]],
+) -> None:
+    """Every part has its receipt: the message takes the worst part's outcome."""
+    statuses = [status for status, _error in parts]
+    if any(status not in RECEIPT_STATUSES for status in statuses):
+        return
+    outcome: MessageStatus = next(
+        s
+        for s in (MessageStatus.UNDELIVERED, MessageStatus.EXPIRED, MessageStatus.DELIVERED)
+        if s in statuses
+    )
+    if was == outcome:
+        return
+    errors = sorted({error for _status, error in parts if error and error.strip("0")})
+    detail = "receipt" + (f" err={','.join(errors)}" if errors else "")
+    if was in FINAL_STATUSES:
+        detail += f" (late: was {was.value})"
+    changes.setdefault(outcome, {})[message_id] = detail
 
 
 async def expire_overdue(store: Store, now: int, default_validity: int, limit: int = 1000) -> int:
