@@ -187,7 +187,7 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     settings = _settings(parser, args)
     print(f"chatti: API on http://{settings.host}:{settings.port} (docs at /docs)", flush=True)
     config = uvicorn.Config(
-        create_app(settings),
+        create_app(settings, log_level=args.log_level),
         host=settings.host,
         port=settings.port,
         loop="uvloop",

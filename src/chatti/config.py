@@ -64,6 +64,11 @@ class Settings:
     node_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
     dispatch: DispatchSettings = field(default_factory=DispatchSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+    # The carrier side (binds, dispatcher, receipts) in a process of its own beside the
+    # API, so that a node uses two cores; `chatti serve` does so unless
+    # [sending] separate_process = false. In-process nodes (tests) keep one process.
+    separate_process: bool = False
+    config_file: Path | None = None  # where these settings came from, for that process
 
 
 def load_settings(
@@ -99,9 +104,14 @@ def load_settings(
     node_id = sending.get("node_id", f"{socket.gethostname()}:{port}")
     if not isinstance(node_id, str) or not 0 < len(node_id) <= 64:
         raise ConfigError("[sending] node_id is a string of 1 to 64 characters")
+    separate = sending.get("separate_process", True)
+    if not isinstance(separate, bool):
+        raise ConfigError("[sending] separate_process is true or false")
     return Settings(
         database_url=url,
         data_dir=data_dir,
+        separate_process=separate,
+        config_file=config_file,
         host=host,
         port=port,
         node_id=node_id,

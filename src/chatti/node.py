@@ -1,6 +1,7 @@
-"""One Chatti node: the store, the accept queue, the carrier binds, the dispatcher, the
-webhook sender and, when no carrier is configured, a simulated carrier. The API's
-lifespan starts and stops it; every background task has this node as its owner.
+"""One Chatti node: the store, the accept queue, the webhook sender, the carrier side
+(binds, dispatcher, receipts: in this process, or in one of its own) and, when no
+carrier is configured, a simulated carrier. The API's lifespan starts and stops it;
+every background task has this node as its owner.
 """
 
 from __future__ import annotations
@@ -10,12 +11,11 @@ import logging
 import os
 from contextlib import suppress
 
-from chatti.carriers.intake import ReceiptIntake
-from chatti.carriers.pool import CarrierPool
 from chatti.config import Settings
-from chatti.dispatch.worker import Dispatcher
+from chatti.sender import STOP_DEADLINE_SECONDS, Sender
+from chatti.sender_process import SenderProcess
 from chatti.simulator import Simulator, SimulatorConfig
-from chatti.store import queries, sending
+from chatti.store import queries
 from chatti.store.engine import Store
 from chatti.store.group_commit import AcceptQueue
 from chatti.store.migrate import upgrade
@@ -26,69 +26,46 @@ log = logging.getLogger(__name__)
 
 DEMO_KEY_FILE = "demo-api-key"
 SIMULATOR = "simulator"
-STOP_DEADLINE_SECONDS = 10.0  # in-flight submits get this long to be answered at a stop
 
 
 class Node:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, log_level: str = "info") -> None:
         self.settings = settings
         self.store = Store(settings.database_url)
         self.accepts = AcceptQueue(self.store)
-        self.intake = ReceiptIntake(self.store)
-        self.pool = CarrierPool(self.store, self.intake)
-        self.dispatcher = Dispatcher(self.store, self.pool, settings.node_id, settings.dispatch)
+        self.carriers: Sender | SenderProcess = (
+            SenderProcess(settings, log_level)
+            if settings.separate_process
+            else Sender(self.store, settings)
+        )
         self.webhooks = WebhookSender(self.store, settings.node_id, settings.webhooks)
         self.simulator: Simulator | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._webhook_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         if self.settings.migrate_on_start:
             await upgrade(self.store)
         await ensure_first_account(self.store, self.settings)
-        recovered = await sending.recover_claims(self.store, self.settings.node_id)
-        if recovered:
-            log.warning(
-                "%d messages were claimed by this node when it stopped without a goodbye;"
-                " they go out again, flagged as possible duplicates",
-                recovered,
-            )
         await self._install_carriers()
-        await self.pool.sync()
-        self._tasks = [
-            asyncio.create_task(self.dispatcher.run(), name="dispatcher"),
-            asyncio.create_task(self.webhooks.run(), name="webhook sender"),
-            asyncio.create_task(self.pool.run(), name="carrier sync"),
-        ]
+        await self.carriers.start()
+        self._webhook_task = asyncio.create_task(self.webhooks.run(), name="webhook sender")
 
     def accepted(self) -> None:
         """Messages were just committed: the dispatcher looks at once."""
-        self.dispatcher.wake()
+        self.carriers.wake()
 
     async def stop(self) -> None:
         """Claim nothing more, let in-flight submits finish (up to a deadline), hand
         back what is still claimed, unbind, close."""
-        await self.dispatcher.stop()
         await self.webhooks.stop()
-        dispatcher, webhooks, sync = self._tasks or (None, None, None)
-        if sync is not None:
-            sync.cancel()
-        running = [task for task in (dispatcher, webhooks) if task is not None]
-        if running:
-            _done, pending = await asyncio.wait(running, timeout=STOP_DEADLINE_SECONDS)
-            for task in pending:
-                log.warning(
-                    "%s did not finish within %.0fs; cancelling",
-                    task.get_name(),
-                    STOP_DEADLINE_SECONDS,
-                )
-                task.cancel()
-            for task in [*running, *([sync] if sync else [])]:
-                with suppress(asyncio.CancelledError):
-                    await task
-        await self.dispatcher.close()
-        await self.dispatcher.release()
-        await self.pool.close()
-        await self.intake.close()
+        await self.carriers.stop()
+        if self._webhook_task is not None:
+            _done, pending = await asyncio.wait([self._webhook_task], timeout=STOP_DEADLINE_SECONDS)
+            if pending:
+                log.warning("the webhook sender did not finish in time; cancelling")
+                self._webhook_task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._webhook_task
         await self.accepts.close()
         await self.webhooks.close()
         if self.simulator is not None:

@@ -32,10 +32,12 @@ def test_end_to_end_bench_json() -> None:
         assert key in body
     assert (body["lost"], body["duplicates"], body["messages"]) == (0, 0, 600)
     assert body["end_to_end_rate"] > 0
+    assert body["processes"]["chatti serve: sender process"]["cpu_seconds"] > 0
     for stage in ("request_to_202", "accepted_to_submitted", "submitted_to_receipt"):
         assert set(body["latency_ms"][stage]) == {"p50", "p95", "p99"}
     assert set(body["processes"]) == {
         "chatti serve",
+        "chatti serve: sender process",
         "simulator",
         "webhook receiver",
         "load client",

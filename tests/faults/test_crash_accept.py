@@ -13,6 +13,7 @@ import pytest
 from chatti.store import queries
 from chatti.store.engine import Store
 from tests.databases import ENGINES, database_url_for
+from tests.helpers import wait_until
 from tests.servers import ChattiServer
 
 CLIENTS = 8
@@ -74,7 +75,8 @@ def test_every_202_survives_sigkill(engine: str, tmp_path: Path) -> None:
         server.start()
         try:
             with server.client(server.admin_key) as client:
-                assert client.get("/readyz").status_code == 200
+                # ready once the restarted node's carrier side has bound again
+                wait_until(lambda: client.get("/readyz").status_code == 200, 10, "ready")
                 assert client.get(f"/v1/messages/{accepted[-1]}").status_code == 200
         finally:
             server.stop()

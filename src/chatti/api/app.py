@@ -20,10 +20,10 @@ from chatti.node import Node
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: Settings) -> FastAPI:
+def create_app(settings: Settings, *, log_level: str = "info") -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        node = Node(settings)
+        node = Node(settings, log_level=log_level)
         try:
             await node.start()
             app.state.node = node

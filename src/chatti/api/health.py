@@ -28,9 +28,9 @@ async def readyz(request: Request) -> JSONResponse:
     except StoreError as error:
         log.warning("not ready: store: %s", error)
         checks["store"] = "unavailable"
-    pool = request.app.state.node.pool
-    checks["carriers"] = pool.status()
-    ready = checks["store"] == "ok" and pool.any_bound
+    carriers = request.app.state.node.carriers
+    checks["carriers"] = carriers.carrier_status()
+    ready = checks["store"] == "ok" and carriers.any_bound
     return JSONResponse(
         {"status": "ready" if ready else "not_ready", "checks": checks}, 200 if ready else 503
     )

@@ -31,7 +31,7 @@ import httpx
 import sqlalchemy as sa
 
 from chatti.bench.ports import free_port, wait_for_port
-from chatti.bench.processes import carrier_toml, start_simulator
+from chatti.bench.processes import carrier_toml, child_processes, start_simulator
 from chatti.store.engine import Store
 from chatti.store.tables import message_segments, messages
 
@@ -214,6 +214,10 @@ def run(
             sim = _get(f"http://127.0.0.1:{stats}/stats")
             processes = {
                 "chatti serve": usage(serve.pid),
+                **{
+                    f"chatti serve: {name}": usage(child)
+                    for name, child in child_processes(serve.pid).items()
+                },
                 "simulator": usage(simulator.pid),
                 "webhook receiver": usage(receiver.pid),
                 "load client": ProcessUsage(
@@ -275,6 +279,6 @@ def main(
                 f"  p99 {cuts['p99']:>8} ms"
             )
         for name, used in result.processes.items():
-            print(f"  {name:<17} CPU {used.cpu_seconds:>7} s  peak memory {used.peak_rss_mb:>7} MB")
+            print(f"  {name:<28} CPU {used.cpu_seconds:>7} s  peak memory {used.peak_rss_mb:>7} MB")
         print(f"  lost {result.lost}, duplicates {result.duplicates}")
     return 0 if result.lost == 0 and result.duplicates == 0 else 1

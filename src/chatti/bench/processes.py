@@ -59,3 +59,15 @@ def serve_command(data_dir: Path, port: int) -> list[str]:
         "--log-level",
         "warning",
     ]
+
+
+def child_processes(pid: int) -> dict[str, int]:
+    """The processes `pid` started (`chatti serve`: its sender process), by module
+    name (`python -m chatti.sender_process` -> "sender process")."""
+    found: dict[str, int] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            command = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+            name = command[2].decode() if len(command) > 2 and command[1] == b"-m" else child
+            found[name.removeprefix("chatti.").replace("_", " ")] = int(child)
+    return found

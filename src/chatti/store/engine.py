@@ -93,6 +93,7 @@ class Store:
             self._inline: sa.Engine | None = sa.create_engine(
                 make_url(self.url).set(drivername="sqlite"), pool_size=1, max_overflow=0
             )
+            self._inline_lock = asyncio.Lock()
             self._reader = create_async_engine(self.url, pool_size=4, max_overflow=0)
             _configure_sqlite(self._inline, busy_timeout_ms=0, begin=None)
             _configure_sqlite(
@@ -116,14 +117,17 @@ class Store:
                 async with self._reader.begin() as connection:
                     yield connection
                 return
-            with self._inline.connect() as sync:
-                await _begin_immediate(sync)
-                try:
-                    yield InlineConnection(sync)
-                except BaseException:
-                    sync.rollback()
-                    raise
-                sync.commit()
+            # One writer at a time in this process; waiting here, not in the
+            # connection pool, whose wait would block the loop.
+            async with self._inline_lock:
+                with self._inline.connect() as sync:
+                    await _begin_immediate(sync)
+                    try:
+                        yield InlineConnection(sync)
+                    except BaseException:
+                        sync.rollback()
+                        raise
+                    sync.commit()
         except (OSError, sa.exc.OperationalError, sa.exc.InterfaceError) as error:
             raise StoreUnavailableError(str(error).splitlines()[0]) from error
 
