@@ -216,7 +216,11 @@ async def record_receipts(
     yet is kept in early_receipts until it is."""
     if not receipts:
         return []
-    wanted = {form for receipt in receipts for form in receipt.carrier_message_ids}
+    # (carrier, id) pairs, so that the lookup uses the (carrier, carrier_message_id)
+    # index: by id alone it scanned every segment ever sent, per group of receipts.
+    wanted: dict[str, set[str]] = {}
+    for receipt in receipts:
+        wanted.setdefault(receipt.carrier, set()).update(receipt.carrier_message_ids)
     rows = (
         await connection.execute(
             sa.select(
@@ -228,7 +232,17 @@ async def record_receipts(
                 messages.c.status.label("message_status"),
             )
             .join(messages, messages.c.id == message_segments.c.message_id)
-            .where(message_segments.c.carrier_message_id.in_(sorted(wanted)))
+            .where(
+                sa.or_(
+                    *(
+                        sa.and_(
+                            message_segments.c.carrier == carrier,
+                            message_segments.c.carrier_message_id.in_(sorted(ids)),
+                        )
+                        for carrier, ids in wanted.items()
+                    )
+                )
+            )
         )
     ).all()
     by_key = {(row.carrier, row.carrier_message_id): row for row in rows}
