@@ -9,10 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from contextlib import suppress
 
 from chatti.config import Settings
-from chatti.sender import STOP_DEADLINE_SECONDS, Sender
+from chatti.sender import STOP_DEADLINE_SECONDS, Sender, finish_within
 from chatti.sender_process import SenderProcess
 from chatti.simulator import Simulator, SimulatorConfig
 from chatti.store import queries
@@ -60,12 +59,7 @@ class Node:
         await self.webhooks.stop()
         await self.carriers.stop()
         if self._webhook_task is not None:
-            _done, pending = await asyncio.wait([self._webhook_task], timeout=STOP_DEADLINE_SECONDS)
-            if pending:
-                log.warning("the webhook sender did not finish in time; cancelling")
-                self._webhook_task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._webhook_task
+            await finish_within(self._webhook_task, STOP_DEADLINE_SECONDS)
         await self.accepts.close()
         await self.webhooks.close()
         if self.simulator is not None:

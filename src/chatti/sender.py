@@ -76,16 +76,21 @@ class Sender:
         if sync is not None:
             sync.cancel()
         if dispatcher is not None:
-            _done, pending = await asyncio.wait([dispatcher], timeout=STOP_DEADLINE_SECONDS)
-            if pending:
-                log.warning(
-                    "the dispatcher did not finish within %.0fs; cancelling", STOP_DEADLINE_SECONDS
-                )
-                dispatcher.cancel()
-        for task in self._tasks:
+            await finish_within(dispatcher, STOP_DEADLINE_SECONDS)
+        if sync is not None:
             with suppress(asyncio.CancelledError):
-                await task
+                await sync
         await self.dispatcher.close()
         await self.dispatcher.release()
         await self.pool.close()
         await self.intake.close()
+
+
+async def finish_within(task: asyncio.Task[None], seconds: float) -> None:
+    """Let a task that was asked to stop finish; cancel it after `seconds`."""
+    _done, pending = await asyncio.wait([task], timeout=seconds)
+    if pending:
+        log.warning("%s did not finish within %.0fs; cancelling", task.get_name(), seconds)
+        task.cancel()
+    with suppress(asyncio.CancelledError):
+        await task
