@@ -6,7 +6,8 @@ from chatti.dispatch.pdus import relative_time, sender_address, submit_pdus
 from chatti.dispatch.ratelimit import TokenBucket
 from chatti.dispatch.routing import carriers_for
 from chatti.smpp.constants import CommandStatus, EsmClass, Npi, Ton
-from chatti.store.models import Message, MessageStatus, Route
+from chatti.store.models import Route
+from chatti.store.sending import Claimed
 
 ROUTES = [
     Route("*", ("default",)),
@@ -85,22 +86,9 @@ def test_relative_validity() -> None:
     assert relative_time(2 * 86400 + 61) == "000002000101000R"
 
 
-def message(body: str, encoding: str, segments: int) -> Message:
-    return Message(
-        "01TEST",
-        "acct",
-        "+4915112345678",
-        "DE",
-        "Chatti",
-        body,
-        encoding,
-        segments,
-        MessageStatus.ACCEPTED,
-        None,
-        3600,
-        None,
-        0,
-        0,
+def message(body: str, encoding: str, segments: int) -> Claimed:
+    return Claimed(
+        "01TEST", "+4915112345678", "DE", "Chatti", body, encoding, segments, 3600, 1, False
     )
 
 

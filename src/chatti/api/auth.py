@@ -42,21 +42,24 @@ class KeyCache:
         self._entries[key] = (account, time.monotonic() + self.seconds)
 
 
-async def authenticate(request: Request) -> Account:
-    header = request.headers.get("authorization", "")
-    scheme, _, key = header.partition(" ")
+async def account_for(authorization: str, cache: KeyCache, store: Store) -> Account:
+    """The account whose key the Authorization header carries, or ApiError 401."""
+    scheme, _, key = authorization.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise ApiError(401, "unauthorized", "send your API key as 'Authorization: Bearer <key>'")
     key = key.strip()
-    cache: KeyCache = request.app.state.key_cache
     account = cache.get(key)
     if account is None:
-        store: Store = request.app.state.store
         account = await queries.account_for_key(store, key)
         if account is None:
             raise ApiError(401, "unauthorized", "unknown or revoked API key")
         cache.put(key, account)
     return account
+
+
+async def authenticate(request: Request) -> Account:
+    state = request.app.state
+    return await account_for(request.headers.get("authorization", ""), state.key_cache, state.store)
 
 
 async def authenticate_admin(request: Request) -> Account:

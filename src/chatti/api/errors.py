@@ -71,14 +71,31 @@ _STATUS_CODES = {
 }
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def api_error(_request: Request, error: ApiError) -> JSONResponse:
+def error_answer(error: Exception) -> tuple[int, dict[str, Any], dict[str, str] | None]:
+    """Status, body and headers for an error raised while serving a request; what is
+    not ours to explain is a 500 (the caller logs it, with the request)."""
+    if isinstance(error, ApiError):
         headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
-        return JSONResponse(
-            error_body(error.code, error.message, error.details), error.status, headers=headers
-        )
+        return error.status, error_body(error.code, error.message, error.details), headers
+    if isinstance(error, NotFoundError):
+        return 404, error_body("not_found", str(error)), None
+    if isinstance(error, IdempotencyConflictError):
+        message = "this Idempotency-Key was used before with a different request"
+        return 409, error_body("idempotency_key_reused", message), None
+    if isinstance(error, StoreUnavailableError):
+        message = "the database is unavailable; nothing was accepted, retry"
+        return 503, error_body("unavailable", message), {"Retry-After": "1"}
+    return 500, error_body("internal_error", "internal error"), None
 
+
+def log_error(method: str, path: str, error: Exception) -> None:
+    if isinstance(error, StoreUnavailableError):
+        log.error("%s %s: store unavailable: %s", method, path, error)
+    elif not isinstance(error, ApiError | NotFoundError | IdempotencyConflictError):
+        log.error("%s %s failed", method, path, exc_info=error)
+
+
+def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
         errors = list(error.errors())
@@ -98,30 +115,13 @@ def install_error_handlers(app: FastAPI) -> None:
             error_body(code, str(error.detail)), error.status_code, headers=error.headers
         )
 
-    @app.exception_handler(NotFoundError)
-    async def not_found(_request: Request, error: NotFoundError) -> JSONResponse:
-        return JSONResponse(error_body("not_found", str(error)), 404)
+    async def ours(request: Request, error: Exception) -> JSONResponse:
+        log_error(request.method, request.url.path, error)
+        status, body, headers = error_answer(error)
+        return JSONResponse(body, status, headers=headers)
 
-    @app.exception_handler(IdempotencyConflictError)
-    async def conflict(_request: Request, error: IdempotencyConflictError) -> JSONResponse:
-        return JSONResponse(
-            error_body(
-                "idempotency_key_reused",
-                "this Idempotency-Key was used before with a different request",
-            ),
-            409,
-        )
-
-    @app.exception_handler(StoreUnavailableError)
-    async def unavailable(request: Request, error: StoreUnavailableError) -> JSONResponse:
-        log.error("%s %s: store unavailable: %s", request.method, request.url.path, error)
-        return JSONResponse(
-            error_body("unavailable", "the database is unavailable; nothing was accepted, retry"),
-            503,
-            headers={"Retry-After": "1"},
-        )
-
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, error: Exception) -> JSONResponse:
-        log.exception("%s %s failed", request.method, request.url.path)
-        return JSONResponse(error_body("internal_error", "internal error"), 500)
+    # One handler, registered per class: Starlette gives a handler of Exception itself
+    # to its outermost middleware, which answers and then raises the error again.
+    for kind in (ApiError, NotFoundError, IdempotencyConflictError, StoreUnavailableError):
+        app.add_exception_handler(kind, ours)
+    app.add_exception_handler(Exception, ours)

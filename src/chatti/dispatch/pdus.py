@@ -5,10 +5,10 @@ from __future__ import annotations
 from chatti import text as sms_text
 from chatti.smpp import pdu as p
 from chatti.smpp.constants import EsmClass, Npi, RegisteredDelivery, Ton
-from chatti.store.models import Message
+from chatti.store.sending import Claimed
 
 
-def submit_pdus(message: Message, reference: int) -> list[p.SubmitSm]:
+def submit_pdus(message: Claimed, reference: int) -> list[p.SubmitSm]:
     """One submit_sm per segment, asking for a receipt; `reference` ties the parts."""
     encoded = sms_text.encode(message.body, reference, sms_text.Encoding(message.encoding))
     source_ton, source_npi, source = sender_address(message.sender)

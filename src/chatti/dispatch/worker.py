@@ -25,8 +25,9 @@ from chatti.smpp.connection import OutcomeKind
 from chatti.store import queries, sending
 from chatti.store.engine import Store, StoreConnection
 from chatti.store.group_commit import GroupCommitter
-from chatti.store.models import Message, Route
+from chatti.store.models import Route
 from chatti.store.queries import now_us
+from chatti.store.sending import Claimed
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +137,7 @@ class Dispatcher:
         return full
 
     async def _send_and_record(
-        self, message: Message, routes: Sequence[Route], done_parts: set[int]
+        self, message: Claimed, routes: Sequence[Route], done_parts: set[int]
     ) -> sending.Submission:
         """Each outcome is recorded as soon as it is known (group commit), so a receipt
         that follows its submit_sm_resp within milliseconds finds the part recorded."""
@@ -154,7 +155,7 @@ class Dispatcher:
         return self._routes
 
     async def _send(
-        self, message: Message, routes: Sequence[Route], done_parts: set[int]
+        self, message: Claimed, routes: Sequence[Route], done_parts: set[int]
     ) -> sending.Submission:
         names = carriers_for(routes, message.to_number, message.country)
         if not names:
@@ -170,7 +171,7 @@ class Dispatcher:
         return self._waiting(message, "no carrier of the route is bound", NO_CARRIER_RECHECK_US)
 
     async def _submit_parts(
-        self, message: Message, live: LiveCarrier, done_parts: set[int]
+        self, message: Claimed, live: LiveCarrier, done_parts: set[int]
     ) -> sending.Submission | None:
         """Submit the parts not yet accepted; None when the bind went away before any
         part left, so the next carrier of the route can take the message."""
@@ -208,7 +209,7 @@ class Dispatcher:
 
     def _later(
         self,
-        message: Message,
+        message: Claimed,
         carrier: str | None,
         error: str,
         sent: tuple[sending.SubmittedSegment, ...],
@@ -219,7 +220,7 @@ class Dispatcher:
             message.id, carrier, sent, False, retry_at=when, error=error, unknown_outcome=unknown
         )
 
-    def _waiting(self, message: Message, why: str, first_recheck: int) -> sending.Submission:
+    def _waiting(self, message: Claimed, why: str, first_recheck: int) -> sending.Submission:
         """Nothing was sent: the message waits (never fails) and is looked at again after
         one second, doubling up to ten, so it leaves within seconds of a carrier's return
         without a long outage costing a write per message per second."""

@@ -19,42 +19,72 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from chatti.store.errors import StoreUnavailableError
+from chatti.store.writer_lock import WriterLock
 
 BUSY_TIMEOUT_MS = 10_000  # how long a reader or a second process waits for SQLite's lock
 
-T = TypeVar("T")
+
+class Sql:
+    """A statement for the busiest paths, written once in SQLite's form (`?` for each
+    parameter) and handed to the database driver as it is: SQLAlchemy's work per row
+    (building and processing a dict of parameters) cost as much CPU as SQLite's own
+    (docs/performance.md). The PostgreSQL form numbers the parameters ($1, $2, ...);
+    give it when the two dialects differ in more than that."""
+
+    __slots__ = ("postgresql", "sqlite")
+
+    def __init__(self, sqlite: str, postgresql: str | None = None) -> None:
+        self.sqlite = sqlite
+        self.postgresql = postgresql if postgresql is not None else _numbered(sqlite)
+
+    def text(self, dialect: str) -> str:
+        return self.sqlite if dialect == "sqlite" else self.postgresql
+
+
+def _numbered(sqlite: str) -> str:
+    pieces = sqlite.split("?")
+    return pieces[0] + "".join(f"${n}{piece}" for n, piece in enumerate(pieces[1:], start=1))
+
+
+def placeholders(count: int) -> str:
+    """ "?, ?, ?" for an IN list of `count` values."""
+    return ", ".join("?" * count)
 
 
 class StoreConnection(Protocol):
-    """What queries get inside `Store.write()` or `Store.read()`: SQLAlchemy's
-    AsyncConnection, or InlineConnection for SQLite writes."""
+    """What queries get inside `Store.write()` or `Store.read()`: SQLAlchemy statements
+    through `execute` and `scalar`, and `Sql` statements through `run_many` (one
+    statement, many parameter rows) and `fetch` (the rows of one statement)."""
 
     async def execute(self, statement: Any, parameters: Any = None) -> Any: ...
 
     async def scalar(self, statement: Any, parameters: Any = None) -> Any: ...
 
-    async def run_sync(self, function: Callable[[Any], T]) -> T: ...
+    async def run_many(self, sql: Sql, rows: Sequence[Sequence[Any]]) -> None: ...
+
+    async def fetch(self, sql: Sql, parameters: Sequence[Any] = ()) -> list[Any]: ...
 
 
 class InlineConnection:
-    """A synchronous SQLAlchemy connection behind AsyncConnection's awaitable methods:
-    each call runs at once on the caller's thread (see the module's docstring)."""
+    """A synchronous SQLAlchemy connection behind awaitable methods: each call runs at
+    once on the caller's thread (see the module's docstring)."""
 
-    __slots__ = ("sync",)
+    __slots__ = ("driver", "sync")
 
     def __init__(self, sync: sa.Connection) -> None:
         self.sync = sync
+        self.driver: Any = sync.connection.driver_connection  # the sqlite3 connection
 
     async def execute(self, statement: Any, parameters: Any = None) -> Any:
         return self.sync.execute(statement, parameters)
@@ -62,8 +92,37 @@ class InlineConnection:
     async def scalar(self, statement: Any, parameters: Any = None) -> Any:
         return self.sync.scalar(statement, parameters)
 
-    async def run_sync(self, function: Callable[[Any], T]) -> T:
-        return function(self.sync)
+    async def run_many(self, sql: Sql, rows: Sequence[Sequence[Any]]) -> None:
+        self.driver.executemany(sql.sqlite, rows)
+
+    async def fetch(self, sql: Sql, parameters: Sequence[Any] = ()) -> list[Any]:
+        rows: list[Any] = self.driver.execute(sql.sqlite, parameters).fetchall()
+        return rows
+
+
+class AsyncStoreConnection:
+    """SQLAlchemy's AsyncConnection (PostgreSQL, and SQLite reads), with `Sql`
+    statements passed to the driver through exec_driver_sql."""
+
+    __slots__ = ("_dialect", "inner")
+
+    def __init__(self, inner: AsyncConnection) -> None:
+        self.inner = inner
+        self._dialect = inner.dialect.name
+
+    async def execute(self, statement: Any, parameters: Any = None) -> Any:
+        return await self.inner.execute(statement, parameters)
+
+    async def scalar(self, statement: Any, parameters: Any = None) -> Any:
+        return await self.inner.scalar(statement, parameters)
+
+    async def run_many(self, sql: Sql, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            await self.inner.exec_driver_sql(sql.text(self._dialect), list(rows))
+
+    async def fetch(self, sql: Sql, parameters: Sequence[Any] = ()) -> list[Any]:
+        result = await self.inner.exec_driver_sql(sql.text(self._dialect), tuple(parameters))
+        return list(result.all())
 
 
 def async_url(url: str) -> str:
@@ -86,10 +145,12 @@ class Store:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = async_url(url)
         self.dialect = make_url(self.url).get_backend_name()
+        self._writer_lock: WriterLock | None = None
         if self.dialect == "sqlite":
             database = make_url(self.url).database
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
+                self._writer_lock = WriterLock(Path(f"{database}-writer"))
             self._inline: sa.Engine | None = sa.create_engine(
                 make_url(self.url).set(drivername="sqlite"), pool_size=1, max_overflow=0
             )
@@ -115,19 +176,25 @@ class Store:
         try:
             if self._inline is None:
                 async with self._reader.begin() as connection:
-                    yield connection
+                    yield AsyncStoreConnection(connection)
                 return
             # One writer at a time in this process; waiting here, not in the
             # connection pool, whose wait would block the loop.
             async with self._inline_lock:
-                with self._inline.connect() as sync:
-                    await _begin_immediate(sync)
-                    try:
-                        yield InlineConnection(sync)
-                    except BaseException:
-                        sync.rollback()
-                        raise
-                    sync.commit()
+                if self._writer_lock is not None:
+                    await self._writer_lock.acquire()
+                try:
+                    with self._inline.connect() as sync:
+                        await _begin_immediate(sync)
+                        try:
+                            yield InlineConnection(sync)
+                        except BaseException:
+                            sync.rollback()
+                            raise
+                        sync.commit()
+                finally:
+                    if self._writer_lock is not None:
+                        self._writer_lock.release()
         except (OSError, sa.exc.OperationalError, sa.exc.InterfaceError) as error:
             raise StoreUnavailableError(str(error).splitlines()[0]) from error
 
@@ -135,7 +202,7 @@ class Store:
     async def read(self) -> AsyncIterator[StoreConnection]:
         try:
             async with self._reader.begin() as connection:
-                yield connection
+                yield AsyncStoreConnection(connection)
         except (OSError, sa.exc.OperationalError, sa.exc.InterfaceError) as error:
             raise StoreUnavailableError(str(error).splitlines()[0]) from error
 
@@ -147,6 +214,8 @@ class Store:
         await self._reader.dispose()
         if self._inline is not None:
             self._inline.dispose()
+        if self._writer_lock is not None:
+            self._writer_lock.close()
 
 
 async def _begin_immediate(connection: sa.Connection) -> None:

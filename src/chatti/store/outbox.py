@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from chatti.store.engine import Store, StoreConnection
+from chatti.store.engine import Sql, Store, StoreConnection
 from chatti.store.models import MessageStatus, to_datetime
 from chatti.store.tables import accounts, messages, webhook_attempts, webhook_outbox
 
@@ -18,36 +18,17 @@ def _iso(microseconds: int) -> str:
     return to_datetime(microseconds).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-_CALLBACK_URL = sa.func.coalesce(messages.c.callback_url, accounts.c.callback_url)
-
 # One outbox row per changed message whose callback URL (its own, else its account's
 # default) is set: an INSERT ... SELECT run once per message in one executemany, so
 # that nothing of the message travels through Python at the status change.
-_ENQUEUE = webhook_outbox.insert().from_select(
-    [
-        "account_id",
-        "message_id",
-        "url",
-        "status",
-        "detail",
-        "occurred_at",
-        "attempts",
-        "next_attempt_at",
-        "created_at",
-    ],
-    sa.select(
-        messages.c.account_id,
-        messages.c.id,
-        _CALLBACK_URL,
-        sa.bindparam("e_status", type_=sa.String(16)),
-        sa.bindparam("e_detail", type_=sa.Text),
-        sa.bindparam("e_at", type_=sa.BigInteger),
-        sa.literal(0),
-        sa.bindparam("e_at", type_=sa.BigInteger),
-        sa.bindparam("e_at", type_=sa.BigInteger),
-    )
-    .join(accounts, accounts.c.id == messages.c.account_id)
-    .where(messages.c.id == sa.bindparam("e_message_id"), _CALLBACK_URL.is_not(None)),
+_ENQUEUE = Sql(
+    "INSERT INTO webhook_outbox (account_id, message_id, url, status, detail, occurred_at,"
+    " attempts, next_attempt_at, created_at)"
+    " SELECT m.account_id, m.id, COALESCE(m.callback_url, a.callback_url),"
+    " CAST(? AS VARCHAR(16)), CAST(? AS TEXT), CAST(? AS BIGINT), 0,"
+    " CAST(? AS BIGINT), CAST(? AS BIGINT)"
+    " FROM messages m JOIN accounts a ON a.id = m.account_id"
+    " WHERE m.id = ? AND COALESCE(m.callback_url, a.callback_url) IS NOT NULL"
 )
 
 
@@ -59,20 +40,15 @@ async def enqueue_status_events(
     details: dict[str, str | None],
 ) -> None:
     """Queue a `message.status` webhook for each message that has a callback URL."""
-    if not message_ids:
-        return
-    await connection.execute(
-        _ENQUEUE,
-        [
-            {
-                "e_message_id": message_id,
-                "e_status": status.value,
-                "e_detail": details.get(message_id),
-                "e_at": now,
-            }
-            for message_id in message_ids
-        ],
-    )
+    if message_ids:
+        value = status.value
+        await connection.run_many(
+            _ENQUEUE,
+            [
+                (value, details.get(message_id), now, now, now, message_id)
+                for message_id in message_ids
+            ],
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,9 +16,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from chatti.store import outbox
-from chatti.store.engine import Store, StoreConnection
-from chatti.store.models import Message, MessageStatus
-from chatti.store.tables import early_receipts, message_events, message_segments, messages
+from chatti.store.engine import Sql, Store, StoreConnection, placeholders
+from chatti.store.models import MessageStatus
+from chatti.store.tables import early_receipts, message_segments, messages
 
 FINAL_STATUSES = frozenset(
     {
@@ -61,37 +61,51 @@ class ReceiptUpdate:
     received_at: int
 
 
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A message claimed for sending: what its submit_sm PDUs are made of."""
+
+    id: str
+    to_number: str
+    country: str
+    sender: str
+    body: str
+    encoding: str
+    segment_count: int
+    validity_period: int | None
+    attempts: int
+    possible_duplicate: bool
+
+
+_CLAIM_SQLITE = f"""
+UPDATE messages SET claimed_by = ?, lease_until = ?, attempts = attempts + 1,
+    possible_duplicate = (possible_duplicate OR lease_until IS NOT NULL)
+WHERE id IN (
+    SELECT id FROM messages
+    WHERE status = '{MessageStatus.ACCEPTED.value}' AND next_attempt_at <= ?
+        AND (lease_until IS NULL OR lease_until < ?)
+    ORDER BY next_attempt_at LIMIT ? {{lock}})
+RETURNING id, to_number, country, sender, body, encoding, segment_count, validity_period,
+    attempts, possible_duplicate
+"""
+_CLAIM = Sql(
+    _CLAIM_SQLITE.format(lock=""),
+    Sql(_CLAIM_SQLITE.format(lock="FOR UPDATE SKIP LOCKED")).postgresql,
+)
+
+
 async def claim_messages(
     store: Store, node: str, limit: int, lease_seconds: float, now: int
-) -> list[Message]:
+) -> list[Claimed]:
     """Up to `limit` accepted messages due now, leased to `node` (one statement)."""
-    due = (
-        sa.select(messages.c.id)
-        .where(
-            messages.c.status == MessageStatus.ACCEPTED.value,
-            messages.c.next_attempt_at <= now,
-            sa.or_(messages.c.lease_until.is_(None), messages.c.lease_until < now),
-        )
-        .order_by(messages.c.next_attempt_at)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    claim = (
-        messages.update()
-        .where(messages.c.id.in_(due.scalar_subquery()))
-        .values(
-            claimed_by=node,
-            lease_until=now + int(lease_seconds * 1_000_000),
-            attempts=messages.c.attempts + 1,
-            possible_duplicate=sa.or_(
-                messages.c.possible_duplicate, messages.c.lease_until.is_not(None)
-            ),
-        )
-        .returning(*messages.c)
-    )
+    lease_until = now + int(lease_seconds * 1_000_000)
     async with store.write() as connection:
-        rows = (await connection.execute(claim)).all()
-    return sorted((Message.from_row(row) for row in rows), key=lambda m: m.id)
+        rows = await connection.fetch(_CLAIM, (node, lease_until, now, now, limit))
+    claimed = [
+        Claimed(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9])) for r in rows
+    ]
+    claimed.sort(key=lambda message: message.id)
+    return claimed
 
 
 async def submitted_parts(store: Store, message_ids: Sequence[str]) -> dict[str, set[int]]:
@@ -110,24 +124,38 @@ async def submitted_parts(store: Store, message_ids: Sequence[str]) -> dict[str,
     return found
 
 
+_INSERT_SEGMENT = Sql(
+    "INSERT INTO message_segments"
+    " (message_id, number, carrier, carrier_message_id, status, submitted_at)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+_RETRY_LATER = Sql(
+    "UPDATE messages SET claimed_by = NULL, lease_until = NULL, next_attempt_at = ?,"
+    " last_error = ?, possible_duplicate = (possible_duplicate OR ?), updated_at = ?"
+    " WHERE id = ?"
+)
+_ANY_EARLY_RECEIPT = Sql("SELECT 1 FROM early_receipts LIMIT 1")
+
+
 async def record_submissions(
     connection: StoreConnection, results: Sequence[Submission], now: int
 ) -> None:
     """Record one batch of tries in the caller's transaction."""
-    segment_rows: list[dict[str, object]] = [
-        {
-            "message_id": result.message_id,
-            "number": segment.number,
-            "carrier": result.carrier,
-            "carrier_message_id": segment.carrier_message_id,
-            "status": MessageStatus.SUBMITTED.value,
-            "submitted_at": segment.at or now,
-        }
+    submitted = MessageStatus.SUBMITTED.value
+    segment_rows = [
+        (
+            result.message_id,
+            segment.number,
+            result.carrier,
+            segment.carrier_message_id,
+            submitted,
+            segment.at or now,
+        )
         for result in results
         for segment in result.segments
     ]
     if segment_rows:
-        await connection.execute(message_segments.insert(), segment_rows)
+        await connection.run_many(_INSERT_SEGMENT, segment_rows)
     complete = [r for r in results if r.complete]
     if complete:
         await _change_status(
@@ -139,36 +167,28 @@ async def record_submissions(
             extra={"submitted_at": now},
             carriers={r.message_id: r.carrier for r in complete},
         )
+    later = [
+        (r.retry_at or now, r.error, r.unknown_outcome, now, r.message_id)
+        for r in results
+        if not (r.complete or r.failed)
+    ]
+    if later:
+        await connection.run_many(_RETRY_LATER, later)
     for result in results:
-        if result.complete or result.failed:
-            continue
-        await connection.execute(
-            messages.update()
-            .where(messages.c.id == result.message_id)
-            .values(
-                claimed_by=None,
-                lease_until=None,
-                next_attempt_at=result.retry_at or now,
-                last_error=result.error,
-                possible_duplicate=sa.or_(
-                    messages.c.possible_duplicate, sa.literal(result.unknown_outcome)
-                ),
-                updated_at=now,
+        if result.failed:
+            await _change_status(
+                connection,
+                [result.message_id],
+                MessageStatus.FAILED,
+                now,
+                details={result.message_id: result.failed},
+                extra={"done_at": now},
+                carriers={result.message_id: result.carrier},
             )
-        )
-    failed = [r for r in results if r.failed]
-    for result in failed:
-        await _change_status(
-            connection,
-            [result.message_id],
-            MessageStatus.FAILED,
-            now,
-            details={result.message_id: result.failed},
-            extra={"done_at": now},
-            carriers={result.message_id: result.carrier},
-        )
-    if segment_rows:
-        await _apply_early_receipts(connection, segment_rows, now)
+    # Receipts that came before their submit was recorded: rare, so first a cheap look.
+    if segment_rows and await connection.fetch(_ANY_EARLY_RECEIPT):
+        pairs = {(str(row[2]), str(row[3])) for row in segment_rows}
+        await _apply_early_receipts(connection, pairs, now)
 
 
 def _proof(result: Submission) -> str:
@@ -208,6 +228,16 @@ async def release_claims(store: Store, node: str) -> int:
     return int(result.rowcount or 0)
 
 
+_FIND_PARTS = (
+    "SELECT s.message_id, s.number, s.carrier, s.carrier_message_id, m.segment_count, m.status"
+    " FROM message_segments s JOIN messages m ON m.id = s.message_id WHERE "
+)
+_RECORD_RECEIPT = Sql(
+    "UPDATE message_segments SET status = ?, receipt_at = ?, error = ?"
+    " WHERE message_id = ? AND number = ?"
+)
+
+
 async def record_receipts(
     connection: StoreConnection, receipts: Sequence[ReceiptUpdate], now: int
 ) -> list[str | None]:
@@ -221,31 +251,16 @@ async def record_receipts(
     wanted: dict[str, set[str]] = {}
     for receipt in receipts:
         wanted.setdefault(receipt.carrier, set()).update(receipt.carrier_message_ids)
-    rows = (
-        await connection.execute(
-            sa.select(
-                message_segments.c.message_id,
-                message_segments.c.number,
-                message_segments.c.carrier,
-                message_segments.c.carrier_message_id,
-                messages.c.segment_count,
-                messages.c.status.label("message_status"),
-            )
-            .join(messages, messages.c.id == message_segments.c.message_id)
-            .where(
-                sa.or_(
-                    *(
-                        sa.and_(
-                            message_segments.c.carrier == carrier,
-                            message_segments.c.carrier_message_id.in_(sorted(ids)),
-                        )
-                        for carrier, ids in wanted.items()
-                    )
-                )
-            )
-        )
-    ).all()
-    by_key = {(row.carrier, row.carrier_message_id): row for row in rows}
+    where = " OR ".join(
+        f"(s.carrier = ? AND s.carrier_message_id IN ({placeholders(len(ids))}))"
+        for ids in wanted.values()
+    )
+    parameters: list[str] = []
+    for carrier, ids in wanted.items():
+        parameters += [carrier, *ids]
+    rows = await connection.fetch(Sql(_FIND_PARTS + where), parameters)
+    # message_id, number, carrier, carrier_message_id, segment_count, message status
+    by_key = {(row[2], row[3]): row for row in rows}
     found: list[tuple[ReceiptUpdate, Any]] = []
     early: list[ReceiptUpdate] = []
     matched: list[str | None] = []  # per receipt, the message of the part it names
@@ -263,45 +278,27 @@ async def record_receipts(
             matched.append(None)
         else:
             found.append((receipt, segment))
-            matched.append(segment.message_id)
+            matched.append(segment[0])
     if early:
         await _keep_early_receipts(connection, early)
     if found:
-        await connection.execute(
-            message_segments.update()
-            .where(
-                message_segments.c.message_id == sa.bindparam("m_id"),
-                message_segments.c.number == sa.bindparam("m_number"),
-            )
-            .values(
-                status=sa.bindparam("m_status"),
-                receipt_at=sa.bindparam("m_at"),
-                error=sa.bindparam("m_error"),
-            ),
+        await connection.run_many(
+            _RECORD_RECEIPT,
             [
-                {
-                    "m_id": segment.message_id,
-                    "m_number": segment.number,
-                    "m_status": receipt.status.value,
-                    "m_at": receipt.received_at,
-                    "m_error": receipt.error,
-                }
+                (receipt.status.value, receipt.received_at, receipt.error, segment[0], segment[1])
                 for receipt, segment in found
             ],
         )
     # A one-part message takes its receipt's outcome; the others are read back whole.
     changes: dict[MessageStatus, dict[str, str | None]] = {}
     several_parts: set[str] = set()
-    for receipt, segment in found:
-        if segment.segment_count == 1:
+    for receipt, (message_id, _number, _carrier, _id, segment_count, status) in found:
+        if segment_count == 1:
             _plan_change(
-                changes,
-                segment.message_id,
-                MessageStatus(segment.message_status),
-                [(receipt.status, receipt.error)],
+                changes, message_id, MessageStatus(status), [(receipt.status, receipt.error)]
             )
         else:
-            several_parts.add(segment.message_id)
+            several_parts.add(message_id)
     await _plan_settling(connection, sorted(several_parts), changes)
     for new_status, details in changes.items():
         await _change_status(
@@ -338,9 +335,8 @@ async def _keep_early_receipts(
 
 
 async def _apply_early_receipts(
-    connection: StoreConnection, segment_rows: list[dict[str, object]], now: int
+    connection: StoreConnection, pairs: set[tuple[str, str]], now: int
 ) -> None:
-    pairs = {(str(row["carrier"]), str(row["carrier_message_id"])) for row in segment_rows}
     early = [
         row
         for row in (
@@ -503,31 +499,36 @@ async def _change_status(
 ) -> None:
     """Move messages to `status`, with their history rows and webhooks, in the caller's
     transaction."""
-    values: dict[str, object] = {
-        "status": status.value,
-        "claimed_by": None,
-        "lease_until": None,
-        "updated_at": now,
-        **(extra or {}),
-    }
-    by_carrier: dict[str | None, list[str]] = {}
-    for message_id in message_ids:
-        by_carrier.setdefault((carriers or {}).get(message_id), []).append(message_id)
-    for carrier, ids in by_carrier.items():
-        carrier_value = {"carrier": carrier} if carriers else {}
-        await connection.execute(
-            messages.update().where(messages.c.id.in_(ids)).values(**values, **carrier_value)
-        )
-    await connection.execute(
-        message_events.insert(),
-        [
-            {
-                "message_id": message_id,
-                "status": status.value,
-                "occurred_at": now,
-                "detail": details.get(message_id),
-            }
-            for message_id in message_ids
-        ],
+    extra = extra or {}
+    columns = (*extra, "carrier") if carriers else tuple(extra)
+    sql = _status_update(columns)
+    fixed = (status.value, now, *extra.values())
+    if carriers:
+        rows = [(*fixed, carriers.get(message_id), message_id) for message_id in message_ids]
+    else:
+        rows = [(*fixed, message_id) for message_id in message_ids]
+    await connection.run_many(sql, rows)
+    await connection.run_many(
+        _INSERT_EVENT,
+        [(message_id, status.value, now, details.get(message_id)) for message_id in message_ids],
     )
     await outbox.enqueue_status_events(connection, message_ids, status, now, details)
+
+
+_INSERT_EVENT = Sql(
+    "INSERT INTO message_events (message_id, status, occurred_at, detail) VALUES (?, ?, ?, ?)"
+)
+_STATUS_UPDATES: dict[tuple[str, ...], Sql] = {}
+
+
+def _status_update(columns: tuple[str, ...]) -> Sql:
+    """UPDATE setting the status, freeing the claim and setting `columns` (fixed names
+    from this module, never from input), for one message id per parameter row."""
+    sql = _STATUS_UPDATES.get(columns)
+    if sql is None:
+        assignments = "".join(f", {column} = ?" for column in columns)
+        sql = _STATUS_UPDATES[columns] = Sql(
+            "UPDATE messages SET status = ?, claimed_by = NULL, lease_until = NULL,"
+            f" updated_at = ?{assignments} WHERE id = ?"
+        )
+    return sql
