@@ -18,6 +18,7 @@ waiting (busy_timeout 0) and retried with asyncio.sleep, so another process hold
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -30,9 +31,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from chatti.store.errors import StoreUnavailableError
-from chatti.store.writer_lock import WriterLock
 
 BUSY_TIMEOUT_MS = 10_000  # how long a reader or a second process waits for SQLite's lock
+LOCK_RETRY_FIRST = 0.0002  # seconds between tries for the write lock: first,
+LOCK_RETRY_MAX = 0.001  # and at most
 
 
 class Sql:
@@ -47,6 +49,14 @@ class Sql:
     def __init__(self, sqlite: str, postgresql: str | None = None) -> None:
         self.sqlite = sqlite
         self.postgresql = postgresql if postgresql is not None else _numbered(sqlite)
+
+    @classmethod
+    def claiming(cls, template: str) -> Sql:
+        """A claim whose `{lock}` takes FOR UPDATE SKIP LOCKED on PostgreSQL, so that
+        nodes claiming at once take different rows (SQLite has one writer anyway)."""
+        return cls(
+            template.format(lock=""), _numbered(template.format(lock="FOR UPDATE SKIP LOCKED"))
+        )
 
     def text(self, dialect: str) -> str:
         return self.sqlite if dialect == "sqlite" else self.postgresql
@@ -93,11 +103,23 @@ class InlineConnection:
         return self.sync.scalar(statement, parameters)
 
     async def run_many(self, sql: Sql, rows: Sequence[Sequence[Any]]) -> None:
-        self.driver.executemany(sql.sqlite, rows)
+        try:
+            self.driver.executemany(sql.sqlite, rows)
+        except sqlite3.Error as error:
+            raise _wrapped(sql, error) from error
 
     async def fetch(self, sql: Sql, parameters: Sequence[Any] = ()) -> list[Any]:
-        rows: list[Any] = self.driver.execute(sql.sqlite, parameters).fetchall()
+        try:
+            rows: list[Any] = self.driver.execute(sql.sqlite, parameters).fetchall()
+        except sqlite3.Error as error:
+            raise _wrapped(sql, error) from error
         return rows
+
+
+def _wrapped(sql: Sql, error: sqlite3.Error) -> sa.exc.StatementError:
+    """The driver's error as SQLAlchemy would have raised it (IntegrityError,
+    OperationalError...), so callers catch one family whichever way a statement ran."""
+    return sa.exc.DBAPIError.instance(sql.sqlite, None, error, sqlite3.Error)
 
 
 class AsyncStoreConnection:
@@ -145,12 +167,10 @@ class Store:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = async_url(url)
         self.dialect = make_url(self.url).get_backend_name()
-        self._writer_lock: WriterLock | None = None
         if self.dialect == "sqlite":
             database = make_url(self.url).database
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
-                self._writer_lock = WriterLock(Path(f"{database}-writer"))
             self._inline: sa.Engine | None = sa.create_engine(
                 make_url(self.url).set(drivername="sqlite"), pool_size=1, max_overflow=0
             )
@@ -181,20 +201,14 @@ class Store:
             # One writer at a time in this process; waiting here, not in the
             # connection pool, whose wait would block the loop.
             async with self._inline_lock:
-                if self._writer_lock is not None:
-                    await self._writer_lock.acquire()
-                try:
-                    with self._inline.connect() as sync:
-                        await _begin_immediate(sync)
-                        try:
-                            yield InlineConnection(sync)
-                        except BaseException:
-                            sync.rollback()
-                            raise
-                        sync.commit()
-                finally:
-                    if self._writer_lock is not None:
-                        self._writer_lock.release()
+                with self._inline.connect() as sync:
+                    await _begin_immediate(sync)
+                    try:
+                        yield InlineConnection(sync)
+                    except BaseException:
+                        sync.rollback()
+                        raise
+                    sync.commit()
         except (OSError, sa.exc.OperationalError, sa.exc.InterfaceError) as error:
             raise StoreUnavailableError(str(error).splitlines()[0]) from error
 
@@ -214,15 +228,18 @@ class Store:
         await self._reader.dispose()
         if self._inline is not None:
             self._inline.dispose()
-        if self._writer_lock is not None:
-            self._writer_lock.close()
 
 
 async def _begin_immediate(connection: sa.Connection) -> None:
     """Take SQLite's write lock; while another process holds it, wait with asyncio
-    (up to BUSY_TIMEOUT_MS) instead of in SQLite's busy handler, which would block."""
+    (up to BUSY_TIMEOUT_MS) instead of in SQLite's busy handler, which would block.
+
+    The two processes of a node write all the time, each for a few milliseconds, so
+    the lock is tried again every millisecond (a try costs microseconds). Pauses that
+    grew to 20 ms, and a flock(2) queue whose waiter held the lock until its busy loop
+    came round to it, both cost a third of the end-to-end rate (docs/performance.md)."""
     deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-    pause = 0.0005
+    pause = LOCK_RETRY_FIRST
     while True:
         try:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -232,7 +249,7 @@ async def _begin_immediate(connection: sa.Connection) -> None:
             if "locked" not in str(error) or time.monotonic() > deadline:
                 raise
         await asyncio.sleep(pause)
-        pause = min(pause * 2, 0.02)
+        pause = min(pause * 2, LOCK_RETRY_MAX)
 
 
 def _configure_sqlite(engine: sa.Engine, *, busy_timeout_ms: int, begin: str | None) -> None:

@@ -3,19 +3,32 @@ claimed and delivered by the webhook sender, which records every attempt."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
-from chatti.store.engine import Sql, Store, StoreConnection
+from chatti.store.engine import Sql, Store, StoreConnection, placeholders
 from chatti.store.models import MessageStatus, to_datetime
-from chatti.store.tables import accounts, messages, webhook_attempts, webhook_outbox
+from chatti.store.tables import webhook_outbox
+
+_SECOND_PREFIXES: dict[int, str] = {}
 
 
-def _iso(microseconds: int) -> str:
-    return to_datetime(microseconds).isoformat(timespec="microseconds").replace("+00:00", "Z")
+def iso_time(microseconds: int) -> str:
+    """2026-11-28T12:00:00.123456Z. Events of a round share their second, so each
+    second is formatted once."""
+    seconds, fraction = divmod(microseconds, 1_000_000)
+    prefix = _SECOND_PREFIXES.get(seconds)
+    if prefix is None:
+        if len(_SECOND_PREFIXES) > 1000:
+            _SECOND_PREFIXES.clear()
+        prefix = _SECOND_PREFIXES[seconds] = to_datetime(seconds * 1_000_000).strftime(
+            "%Y-%m-%dT%H:%M:%S"
+        )
+    return f"{prefix}.{fraction:06d}Z"
 
 
 # One outbox row per changed message whose callback URL (its own, else its account's
@@ -63,81 +76,79 @@ class PendingWebhook:
     payload: dict[str, Any]
 
 
+_CLAIM_SQL = """
+UPDATE webhook_outbox SET claimed_by = ?, lease_until = ?
+WHERE id IN (
+    SELECT id FROM webhook_outbox
+    WHERE delivered_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= ?
+        AND (lease_until IS NULL OR lease_until < ?)
+    ORDER BY id LIMIT ? {lock})
+RETURNING id
+"""
+_CLAIM = Sql.claiming(_CLAIM_SQL)
+_CLAIMED_EVENTS = (
+    "SELECT o.id, o.account_id, o.url, o.attempts, o.created_at, a.webhook_secret,"
+    " a.webhook_batch_max, o.message_id, o.status, o.occurred_at, m.to_number, m.sender,"
+    " m.reference, m.carrier, m.segment_count, o.detail"
+    " FROM webhook_outbox o JOIN accounts a ON a.id = o.account_id"
+    " JOIN messages m ON m.id = o.message_id"
+    " WHERE o.id IN ({ids}) ORDER BY o.id"
+)
+
+
 async def claim_webhooks(
     store: Store, node: str, limit: int, lease_seconds: float, now: int
 ) -> list[PendingWebhook]:
-    due = (
-        sa.select(webhook_outbox.c.id)
-        .where(
-            webhook_outbox.c.delivered_at.is_(None),
-            webhook_outbox.c.gave_up_at.is_(None),
-            webhook_outbox.c.next_attempt_at <= now,
-            sa.or_(webhook_outbox.c.lease_until.is_(None), webhook_outbox.c.lease_until < now),
-        )
-        .order_by(webhook_outbox.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
+    lease_until = now + int(lease_seconds * 1_000_000)
     async with store.write() as connection:
-        claimed = (
-            await connection.execute(
-                webhook_outbox.update()
-                .where(webhook_outbox.c.id.in_(due.scalar_subquery()))
-                .values(claimed_by=node, lease_until=now + int(lease_seconds * 1_000_000))
-                .returning(webhook_outbox.c.id)
-            )
-        ).all()
+        claimed = [
+            row[0] for row in await connection.fetch(_CLAIM, (node, lease_until, now, now, limit))
+        ]
         if not claimed:
             return []
-        rows = (
-            await connection.execute(
-                sa.select(
-                    webhook_outbox.c.id,
-                    webhook_outbox.c.account_id,
-                    webhook_outbox.c.url,
-                    webhook_outbox.c.attempts,
-                    webhook_outbox.c.created_at,
-                    accounts.c.webhook_secret,
-                    accounts.c.webhook_batch_max,
-                    webhook_outbox.c.message_id,
-                    webhook_outbox.c.status,
-                    webhook_outbox.c.occurred_at,
-                    messages.c.to_number,
-                    messages.c.sender,
-                    messages.c.reference,
-                    messages.c.carrier,
-                    messages.c.segment_count,
-                    webhook_outbox.c.detail,
-                )
-                .join(accounts, accounts.c.id == webhook_outbox.c.account_id)
-                .join(messages, messages.c.id == webhook_outbox.c.message_id)
-                .where(webhook_outbox.c.id.in_([row.id for row in claimed]))
-                .order_by(webhook_outbox.c.id)
-            )
-        ).all()
+        rows = await connection.fetch(
+            Sql(_CLAIMED_EVENTS.format(ids=placeholders(len(claimed)))), claimed
+        )
     return [
         PendingWebhook(
-            row.id,
-            row.account_id,
-            row.url,
-            row.attempts,
-            row.created_at,
-            row.webhook_secret,
-            row.webhook_batch_max,
+            id,
+            account_id,
+            url,
+            attempts,
+            created_at,
+            secret,
+            batch_max,
             {
                 "event": "message.status",
-                "message_id": row.message_id,
-                "status": row.status,
-                "at": _iso(row.occurred_at),
-                "to": row.to_number,
-                "from": row.sender,
-                "reference": row.reference,
-                "carrier": row.carrier,
-                "segments": row.segment_count,
-                "detail": row.detail,
+                "message_id": message_id,
+                "status": status,
+                "at": iso_time(occurred_at),
+                "to": to_number,
+                "from": sender,
+                "reference": reference,
+                "carrier": carrier,
+                "segments": segments,
+                "detail": detail,
             },
         )
-        for row in rows
+        for (
+            id,
+            account_id,
+            url,
+            attempts,
+            created_at,
+            secret,
+            batch_max,
+            message_id,
+            status,
+            occurred_at,
+            to_number,
+            sender,
+            reference,
+            carrier,
+            segments,
+            detail,
+        ) in rows
     ]
 
 
@@ -153,48 +164,55 @@ class WebhookAttempt:
     next_attempt_at: int | None  # None with delivered False: given up
 
 
+_INSERT_ATTEMPT = Sql(
+    "INSERT INTO webhook_attempts (url, outbox_ids, attempted_at, status_code, error, duration_ms)"
+    " VALUES (?, ?, ?, ?, ?, ?)"
+)
+_DELIVERED = Sql(
+    "UPDATE webhook_outbox SET claimed_by = NULL, lease_until = NULL, attempts = attempts + 1,"
+    " delivered_at = ?, last_error = NULL WHERE id = ?"
+)
+_GAVE_UP = Sql(
+    "UPDATE webhook_outbox SET claimed_by = NULL, lease_until = NULL, attempts = attempts + 1,"
+    " gave_up_at = ?, last_error = ? WHERE id = ?"
+)
+_RETRY = Sql(
+    "UPDATE webhook_outbox SET claimed_by = NULL, lease_until = NULL, attempts = attempts + 1,"
+    " next_attempt_at = ?, last_error = ? WHERE id = ?"
+)
+
+
 async def record_webhook_attempts(store: Store, attempts: Sequence[WebhookAttempt]) -> None:
     if not attempts:
         return
+    delivered: list[tuple[Any, ...]] = []
+    gave_up: list[tuple[Any, ...]] = []
+    retry: list[tuple[Any, ...]] = []
+    for attempt in attempts:
+        if attempt.delivered:
+            delivered += [(attempt.attempted_at, id) for id in attempt.outbox_ids]
+        elif attempt.next_attempt_at is None:
+            gave_up += [(attempt.attempted_at, attempt.error, id) for id in attempt.outbox_ids]
+        else:
+            retry += [(attempt.next_attempt_at, attempt.error, id) for id in attempt.outbox_ids]
     async with store.write() as connection:
-        await connection.execute(
-            webhook_attempts.insert(),
+        await connection.run_many(
+            _INSERT_ATTEMPT,
             [
-                {
-                    "url": attempt.url,
-                    "outbox_ids": list(attempt.outbox_ids),
-                    "attempted_at": attempt.attempted_at,
-                    "status_code": attempt.status_code,
-                    "error": attempt.error,
-                    "duration_ms": attempt.duration_ms,
-                }
+                (
+                    attempt.url,
+                    json.dumps(list(attempt.outbox_ids)),
+                    attempt.attempted_at,
+                    attempt.status_code,
+                    attempt.error,
+                    attempt.duration_ms,
+                )
                 for attempt in attempts
             ],
         )
-        for attempt in attempts:
-            ids = list(attempt.outbox_ids)
-            common: dict[str, Any] = {
-                "claimed_by": None,
-                "lease_until": None,
-                "attempts": webhook_outbox.c.attempts + 1,
-            }
-            if attempt.delivered:
-                values: dict[str, Any] = {
-                    **common,
-                    "delivered_at": attempt.attempted_at,
-                    "last_error": None,
-                }
-            elif attempt.next_attempt_at is None:
-                values = {**common, "gave_up_at": attempt.attempted_at, "last_error": attempt.error}
-            else:
-                values = {
-                    **common,
-                    "next_attempt_at": attempt.next_attempt_at,
-                    "last_error": attempt.error,
-                }
-            await connection.execute(
-                webhook_outbox.update().where(webhook_outbox.c.id.in_(ids)).values(**values)
-            )
+        for sql, rows in ((_DELIVERED, delivered), (_GAVE_UP, gave_up), (_RETRY, retry)):
+            if rows:
+                await connection.run_many(sql, rows)
 
 
 async def webhook_counts(store: Store) -> dict[str, int]:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from chatti.store import ids
-from chatti.store.engine import Store, StoreConnection
+from chatti.store.engine import Sql, Store, StoreConnection
 from chatti.store.errors import IdempotencyConflictError, NotFoundError
 from chatti.store.models import (
     Account,
@@ -251,46 +251,46 @@ async def earlier_answer(
 AcceptRequest = tuple[str, Sequence[NewMessage], Idempotency | None]
 
 
+_INSERT_MESSAGE = Sql(
+    "INSERT INTO messages (id, account_id, to_number, country, sender, body, encoding,"
+    " segment_count, status, callback_url, validity_period, reference, created_at,"
+    " updated_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_EVENT = Sql(
+    "INSERT INTO message_events (message_id, status, occurred_at, detail) VALUES (?, ?, ?, NULL)"
+)
+
+
 async def insert_accepted(
     connection: StoreConnection, requests: Sequence[AcceptRequest], now: int
 ) -> None:
     """Insert the messages of several accept requests, their history rows and their
     idempotency keys, with one statement per table."""
+    accepted = MessageStatus.ACCEPTED.value
     message_rows = [
-        {
-            "id": message.id,
-            "account_id": account_id,
-            "to_number": message.to_number,
-            "country": message.country,
-            "sender": message.sender,
-            "body": message.body,
-            "encoding": message.encoding,
-            "segment_count": message.segment_count,
-            "status": MessageStatus.ACCEPTED.value,
-            "callback_url": message.callback_url,
-            "validity_period": message.validity_period,
-            "reference": message.reference,
-            "created_at": now,
-            "updated_at": now,
-            "next_attempt_at": now,
-        }
+        (
+            message.id,
+            account_id,
+            message.to_number,
+            message.country,
+            message.sender,
+            message.body,
+            message.encoding,
+            message.segment_count,
+            accepted,
+            message.callback_url,
+            message.validity_period,
+            message.reference,
+            now,
+            now,
+            now,
+        )
         for account_id, new, _ in requests
         for message in new
     ]
     if message_rows:
-        await connection.execute(messages.insert(), message_rows)
-        await connection.execute(
-            message_events.insert(),
-            [
-                {
-                    "message_id": row["id"],
-                    "status": MessageStatus.ACCEPTED.value,
-                    "occurred_at": now,
-                    "detail": None,
-                }
-                for row in message_rows
-            ],
-        )
+        await connection.run_many(_INSERT_MESSAGE, message_rows)
+        await connection.run_many(_INSERT_EVENT, [(row[0], accepted, now) for row in message_rows])
     key_rows = [
         {
             "account_id": account_id,

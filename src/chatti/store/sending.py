@@ -77,7 +77,7 @@ class Claimed:
     possible_duplicate: bool
 
 
-_CLAIM_SQLITE = f"""
+_CLAIM_SQL = f"""
 UPDATE messages SET claimed_by = ?, lease_until = ?, attempts = attempts + 1,
     possible_duplicate = (possible_duplicate OR lease_until IS NOT NULL)
 WHERE id IN (
@@ -88,10 +88,7 @@ WHERE id IN (
 RETURNING id, to_number, country, sender, body, encoding, segment_count, validity_period,
     attempts, possible_duplicate
 """
-_CLAIM = Sql(
-    _CLAIM_SQLITE.format(lock=""),
-    Sql(_CLAIM_SQLITE.format(lock="FOR UPDATE SKIP LOCKED")).postgresql,
-)
+_CLAIM = Sql.claiming(_CLAIM_SQL)
 
 
 async def claim_messages(
