@@ -123,6 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--database-url", help="default: SQLite in a fresh folder")
     bench.add_argument("--window", type=int, default=100, help="smpp: submits in flight")
+    bench.add_argument(
+        "--sender-processes",
+        type=int,
+        default=1,
+        help="the node's [sending] processes (default 1)",
+    )
     bench.add_argument("--json", action="store_true", help="print the figures as JSON")
     return parser
 
@@ -151,7 +157,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         concurrency = args.concurrency or (4 if args.api == "batch" else 50)
         return e2e.main(
-            args.messages or 100_000, args.api, concurrency, args.database_url, args.json
+            args.messages or 100_000,
+            args.api,
+            concurrency,
+            args.database_url,
+            args.json,
+            args.sender_processes,
         )
     parser.error(f"unknown command {args.command}")  # pragma: no cover
     return None

@@ -68,6 +68,9 @@ class Settings:
     # API, so that a node uses two cores; `chatti serve` does so unless
     # [sending] separate_process = false. In-process nodes (tests) keep one process.
     separate_process: bool = False
+    # How many such processes: each claims its own messages and holds its own bind to
+    # every carrier (so a carrier sees this many binds, each with a share of max_tps).
+    sender_processes: int = 1
     config_file: Path | None = None  # where these settings came from, for that process
 
 
@@ -107,10 +110,16 @@ def load_settings(
     separate = sending.get("separate_process", True)
     if not isinstance(separate, bool):
         raise ConfigError("[sending] separate_process is true or false")
+    processes = _positive_int(sending, "processes", 1)
+    if processes > 1 and not separate:
+        raise ConfigError("[sending] processes > 1 needs separate_process = true")
+    if processes > 1 and len(node_id) > 64 - len(f"#{processes}"):
+        raise ConfigError("[sending] node_id is too long to name several sender processes")
     return Settings(
         database_url=url,
         data_dir=data_dir,
         separate_process=separate,
+        sender_processes=processes,
         config_file=config_file,
         host=host,
         port=port,

@@ -26,7 +26,7 @@ class Sender:
         self._node_id = settings.node_id
         self._store = store
         self.intake = ReceiptIntake(store)
-        self.pool = CarrierPool(store, self.intake)
+        self.pool = CarrierPool(store, self.intake, share=settings.sender_processes)
         self.dispatcher = Dispatcher(store, self.pool, settings.node_id, settings.dispatch)
         self._tasks: list[asyncio.Task[None]] = []
 

@@ -44,27 +44,84 @@ PR_SET_PDEATHSIG = 1
 
 
 class SenderProcess:
-    """In the API's process: starts the child, keeps it running, relays wake-ups."""
+    """In the API's process: starts the children ([sending] processes, one by default),
+    keeps them running, relays wake-ups, and merges their reports."""
 
     def __init__(self, settings: Settings, log_level: str = "info") -> None:
+        count = settings.sender_processes
+        self._children = [
+            _Child(settings, log_level, _child_node_id(settings.node_id, index, count))
+            for index in range(count)
+        ]
+
+    async def start(self, timeout: float = STARTUP_TIMEOUT_SECONDS) -> None:
+        """Start the children and wait (up to `timeout`) for their first reports, so that
+        the node is ready as soon as its binds are, as with the carrier side in process."""
+        await asyncio.gather(*(child.start(timeout) for child in self._children))
+
+    def wake(self) -> None:
+        for child in self._children:
+            child.wake()
+
+    @property
+    def started(self) -> bool:
+        return all(child.started.is_set() for child in self._children)
+
+    @property
+    def restarts(self) -> int:
+        return sum(child.restarts for child in self._children)
+
+    @property
+    def pids(self) -> list[int]:
+        return [child.pid for child in self._children if child.pid is not None]
+
+    @property
+    def any_bound(self) -> bool:
+        return any(carrier.get("bound") for carrier in self.carrier_status().values())
+
+    def carrier_status(self) -> dict[str, dict[str, object]]:
+        """Per carrier, over the children's binds: bound when any is."""
+        merged: dict[str, dict[str, object]] = {}
+        for child in self._children:
+            for name, status in child.status.items():
+                known = merged.get(name)
+                if known is None:
+                    merged[name] = dict(status)
+                    continue
+                known["bound"] = bool(known.get("bound")) or bool(status.get("bound"))
+                known["binds"] = int(str(known.get("binds", 0))) + int(str(status.get("binds", 0)))
+                known["last_error"] = known.get("last_error") or status.get("last_error", "")
+        return merged
+
+    async def stop(self) -> None:
+        await asyncio.gather(*(child.stop() for child in self._children))
+
+
+def _child_node_id(node_id: str, index: int, count: int) -> str:
+    """Claims are held under the child's own id: the first keeps the node's, so that
+    one process (the default) claims as the node always did."""
+    return node_id if index == 0 else f"{node_id}#{index}"
+
+
+class _Child:
+    def __init__(self, settings: Settings, log_level: str, node_id: str) -> None:
         self._settings = settings
         self._log_level = log_level
+        self._node_id = node_id
         self._process: asyncio.subprocess.Process | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._stopping = False
         self._wake_pending = False
-        self._status: dict[str, dict[str, object]] = {}
+        self.status: dict[str, dict[str, object]] = {}
         self.started = asyncio.Event()  # the first child reported its binds
         self.restarts = 0
 
-    async def start(self, timeout: float = STARTUP_TIMEOUT_SECONDS) -> None:
-        """Start the child and wait (up to `timeout`) for its first report, so that the
-        node is ready as soon as its binds are, as with the carrier side in process."""
-        self._supervisor = asyncio.create_task(self._supervise(), name="sender process")
+    async def start(self, timeout: float) -> None:
+        self._supervisor = asyncio.create_task(self._supervise(), name=f"sender {self._node_id}")
         try:
             await asyncio.wait_for(self.started.wait(), timeout)
         except TimeoutError:
-            log.error("the sender process did not report within %.0fs", timeout)
+            log.error("sender process %s did not report within %.0fs", self._node_id, timeout)
 
     def wake(self) -> None:
         if self._wake_pending or self._process is None or self._process.stdin is None:
@@ -80,13 +137,6 @@ class SenderProcess:
                 process.stdin.write(b"\n")
 
     @property
-    def any_bound(self) -> bool:
-        return any(carrier.get("bound") for carrier in self._status.values())
-
-    def carrier_status(self) -> dict[str, dict[str, object]]:
-        return self._status
-
-    @property
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
 
@@ -98,7 +148,7 @@ class SenderProcess:
             try:
                 await asyncio.wait_for(process.wait(), STOP_DEADLINE_SECONDS + 10)
             except TimeoutError:
-                log.warning("the sender process did not stop in time; killing it")
+                log.warning("sender process %s did not stop in time; killing it", self._node_id)
                 process.kill()
                 await process.wait()
         if self._supervisor is not None:
@@ -119,15 +169,16 @@ class SenderProcess:
             assert self._process.stdout is not None
             async for line in self._process.stdout:
                 with contextlib.suppress(ValueError):
-                    self._status = json.loads(line)["carriers"]
+                    self.status = json.loads(line)["carriers"]
                     self.started.set()
             code = await self._process.wait()
-            self._status = {}
+            self.status = {}
             if self._stopping:
                 return
             self.restarts += 1
             log.error(
-                "the sender process ended (exit status %s); starting it again in %.0fs",
+                "sender process %s ended (exit status %s); starting it again in %.0fs",
+                self._node_id,
                 code,
                 RESTART_DELAY_SECONDS,
             )
@@ -143,7 +194,7 @@ class SenderProcess:
             "--port",
             str(settings.port),
             "--node-id",
-            settings.node_id,
+            self._node_id,
             "--log-level",
             self._log_level,
         ]

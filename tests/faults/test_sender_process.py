@@ -77,3 +77,33 @@ def test_a_dead_sender_process_is_restarted_and_sending_goes_on(tmp_path: Path) 
     finally:
         assert server.stop(signal.SIGTERM) == 0
     assert "starting it again" in (tmp_path / "serve.log").read_text()
+
+
+def test_two_sender_processes_share_the_work_without_sending_twice(tmp_path: Path) -> None:
+    server = ChattiServer(
+        tmp_path,
+        f"sqlite:///{tmp_path / 'chatti.db'}",
+        extra_config="\n[sending]\nprocesses = 2\n",
+    )
+    server.start()
+    try:
+        assert server.process is not None
+        children = child_processes(server.process.pid)
+        assert {"sender process", "sender process 2"} <= set(children)
+        with server.client() as client:
+            wait_until(lambda: client.get("/readyz").status_code == 200, 10, "ready")
+            carriers = client.get("/readyz").json()["checks"]["carriers"]
+        assert carriers
+        assert all(c["bound"] and c["binds"] == 2 for c in carriers.values())  # one per process
+        _send_and_wait_delivered(server, 200)
+        with server.client(server.admin_key) as client:
+            messages = client.get("/v1/messages", params={"limit": 1000}).json()["messages"]
+        assert len(messages) == 200
+        assert all(message["status"] == "delivered" for message in messages)
+        # each message was submitted once: one submitted step in its history
+        for message in messages[:20]:
+            with server.client(server.admin_key) as client:
+                history = client.get(f"/v1/messages/{message['id']}").json()["history"]
+            assert [step["status"] for step in history].count("submitted") == 1
+    finally:
+        assert server.stop(signal.SIGTERM) == 0

@@ -1,6 +1,7 @@
 """`chatti bench`: end to end on one machine, every part in its own process.
 
     chatti bench --messages N --api batch|single --concurrency C [--database-url URL] [--json]
+                 [--sender-processes P]
 
 Processes: `chatti simulator` (the carrier), a webhook receiver, `chatti serve` (SQLite
 in a fresh folder, or the given database), and the load client. The client sends N
@@ -115,13 +116,15 @@ def run(
     database_url: str | None,
     window: int = 100,
     dlr_delay_ms: int = 10,
+    sender_processes: int = 1,
 ) -> BenchResult:
     with tempfile.TemporaryDirectory(prefix="chatti-bench-") as directory:
         data = Path(directory)
         smpp, stats, api_port, hooks = free_port(), free_port(), free_port(), free_port()
         url = database_url or f"sqlite:///{data / 'chatti.db'}"
         (data / "chatti.toml").write_text(
-            f'[database]\nurl = "{url}"\n\n' + carrier_toml(smpp, window=window)
+            f'[database]\nurl = "{url}"\n\n[sending]\nprocesses = {sender_processes}\n\n'
+            + carrier_toml(smpp, window=window)
         )
         python = sys.executable
         log = (data / "serve.log").open("wb")
@@ -255,9 +258,14 @@ def run(
 
 
 def main(
-    messages_count: int, api: str, concurrency: int, database_url: str | None, as_json: bool
+    messages_count: int,
+    api: str,
+    concurrency: int,
+    database_url: str | None,
+    as_json: bool,
+    sender_processes: int = 1,
 ) -> int:
-    result = run(messages_count, api, concurrency, database_url)
+    result = run(messages_count, api, concurrency, database_url, sender_processes=sender_processes)
     body = asdict(result)
     if as_json:
         print(json.dumps(body, indent=2))

@@ -62,12 +62,17 @@ def serve_command(data_dir: Path, port: int) -> list[str]:
 
 
 def child_processes(pid: int) -> dict[str, int]:
-    """The processes `pid` started (`chatti serve`: its sender process), by module
-    name (`python -m chatti.sender_process` -> "sender process")."""
+    """The processes `pid` started (`chatti serve`: its sender processes), by module
+    name (`python -m chatti.sender_process` -> "sender process", then "sender process 2"
+    and on)."""
     found: dict[str, int] = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
         for child in (task / "children").read_text().split():
             command = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
             name = command[2].decode() if len(command) > 2 and command[1] == b"-m" else child
-            found[name.removeprefix("chatti.").replace("_", " ")] = int(child)
+            name = name.removeprefix("chatti.").replace("_", " ")
+            number = 1
+            while (f"{name} {number}" if number > 1 else name) in found:
+                number += 1
+            found[f"{name} {number}" if number > 1 else name] = int(child)
     return found

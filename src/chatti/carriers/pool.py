@@ -22,11 +22,12 @@ log = logging.getLogger(__name__)
 class LiveCarrier:
     carrier: Carrier
     client: SmppClient
+    share: int = 1  # binds to this carrier across the node's sender processes
     health: CarrierHealth = field(default_factory=CarrierHealth)
     bucket: TokenBucket = field(init=False)
 
     def __post_init__(self) -> None:
-        self.bucket = TokenBucket(self.carrier.max_tps)
+        self.bucket = TokenBucket(self.carrier.max_tps / self.share)
 
 
 class CarrierPool:
@@ -37,8 +38,10 @@ class CarrierPool:
         *,
         response_timeout: float = 30.0,
         enquire_link_interval: float = 30.0,
+        share: int = 1,
     ) -> None:
         self._store = store
+        self._share = share
         self._intake = intake
         self._response_timeout = response_timeout
         self._enquire_link_interval = enquire_link_interval
@@ -87,7 +90,7 @@ class CarrierPool:
         )
         client = SmppClient(config, self._intake.handler_for(carrier.name))
         client.start()
-        self.live[carrier.name] = LiveCarrier(carrier, client)
+        self.live[carrier.name] = LiveCarrier(carrier, client, self._share)
         log.info("carrier %s: binding to %s:%s", carrier.name, carrier.host, carrier.port)
 
     async def run(self, interval: float = 5.0) -> None:
