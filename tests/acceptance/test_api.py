@@ -261,5 +261,10 @@ def test_health_readiness_and_openapi(server: ChattiServer) -> None:
         assert readiness.json()["checks"]["store"] == "ok"
         schema = client.get("/openapi.json").json()
         assert "/v1/messages" in schema["paths"]
+        # the sending routes are served before FastAPI, their entries added by hand
+        assert "post" in schema["paths"]["/v1/messages"]
+        assert "get" in schema["paths"]["/v1/messages"]
+        batch = schema["paths"]["/v1/messages/batch"]["post"]
+        assert batch["requestBody"]["content"]["application/json"]["schema"]["type"] == "object"
         assert client.get("/docs").status_code == 200
         assert client.get("/nowhere").json()["error"]["code"] == "not_found"

@@ -82,7 +82,7 @@ WHERE id IN (
     SELECT id FROM webhook_outbox
     WHERE delivered_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= ?
         AND (lease_until IS NULL OR lease_until < ?)
-    ORDER BY id LIMIT ? {lock})
+    ORDER BY next_attempt_at LIMIT ? {lock})
 RETURNING id
 """
 _CLAIM = Sql.claiming(_CLAIM_SQL)

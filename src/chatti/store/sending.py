@@ -229,6 +229,20 @@ _FIND_PARTS = (
     "SELECT s.message_id, s.number, s.carrier, s.carrier_message_id, m.segment_count, m.status"
     " FROM message_segments s JOIN messages m ON m.id = s.message_id WHERE "
 )
+
+
+def receipt_lookup(wanted: dict[str, set[str]]) -> tuple[Sql, tuple[str, ...]]:
+    """The parts named by (carrier, ids): one statement whatever their number."""
+    where = " OR ".join(
+        f"(s.carrier = ? AND s.carrier_message_id IN ({placeholders(len(ids))}))"
+        for ids in wanted.values()
+    )
+    parameters: list[str] = []
+    for carrier, ids in wanted.items():
+        parameters += [carrier, *sorted(ids)]
+    return Sql(_FIND_PARTS + where), tuple(parameters)
+
+
 _RECORD_RECEIPT = Sql(
     "UPDATE message_segments SET status = ?, receipt_at = ?, error = ?"
     " WHERE message_id = ? AND number = ?"
@@ -248,14 +262,7 @@ async def record_receipts(
     wanted: dict[str, set[str]] = {}
     for receipt in receipts:
         wanted.setdefault(receipt.carrier, set()).update(receipt.carrier_message_ids)
-    where = " OR ".join(
-        f"(s.carrier = ? AND s.carrier_message_id IN ({placeholders(len(ids))}))"
-        for ids in wanted.values()
-    )
-    parameters: list[str] = []
-    for carrier, ids in wanted.items():
-        parameters += [carrier, *ids]
-    rows = await connection.fetch(Sql(_FIND_PARTS + where), parameters)
+    rows = await connection.fetch(*receipt_lookup(wanted))
     # message_id, number, carrier, carrier_message_id, segment_count, message status
     by_key = {(row[2], row[3]): row for row in rows}
     found: list[tuple[ReceiptUpdate, Any]] = []

@@ -75,7 +75,6 @@ messages = sa.Table(
     sa.Column("possible_duplicate", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("last_error", sa.Text),
     sa.Index("ix_messages_account_id_id", "account_id", "id"),
-    sa.Index("ix_messages_status", "status"),
     sa.Index("ix_messages_status_next_attempt_at", "status", "next_attempt_at"),
 )
 
@@ -170,7 +169,13 @@ webhook_outbox = sa.Table(
     sa.Column("claimed_by", sa.String(64)),
     sa.Column("lease_until", sa.BigInteger),
     sa.Column("gave_up_at", sa.BigInteger),
-    sa.Index("ix_webhook_outbox_due", "delivered_at", "next_attempt_at"),
+    # the pending events, in due order: what the webhook sender claims (migration 0004)
+    sa.Index(
+        "ix_webhook_outbox_pending",
+        "next_attempt_at",
+        sqlite_where=sa.text("delivered_at IS NULL AND gave_up_at IS NULL"),
+        postgresql_where=sa.text("delivered_at IS NULL AND gave_up_at IS NULL"),
+    ),
 )
 
 # Every POST of the webhook sender, with what came back.
