@@ -1,15 +1,20 @@
+import string
 from datetime import datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from chatti.smpp import pdu as p
 from chatti.smpp.constants import EsmClass, MessageState, TlvTag
 from chatti.smpp.receipts import (
+    _parse_any_receipt_text,
     format_receipt_text,
     is_receipt,
     message_id_variants,
     parse_receipt,
     parse_receipt_date,
+    parse_receipt_text,
 )
 
 
@@ -122,3 +127,20 @@ def test_format_round_trips_through_the_parser() -> None:
     receipt = parse_receipt(receipt_pdu(text))
     assert receipt is not None
     assert (receipt.message_id, receipt.state, receipt.error) == ("1f", MessageState.EXPIRED, "005")
+
+
+_VALUE = st.text(alphabet=string.ascii_letters + string.digits, max_size=12)
+
+
+@given(
+    st.tuples(*[_VALUE] * 7),
+    st.none() | st.text(alphabet=string.printable, max_size=30),
+)
+def test_the_appendix_b_fast_path_reads_what_the_general_parser_reads(
+    values: tuple[str, ...], text: str | None
+) -> None:
+    keys = ("id", "sub", "dlvrd", "submit date", "done date", "stat", "err")
+    receipt = " ".join(f"{key}:{value}" for key, value in zip(keys, values, strict=True))
+    if text is not None:
+        receipt += f" text:{text}"
+    assert parse_receipt_text(receipt) == _parse_any_receipt_text(receipt)

@@ -51,6 +51,11 @@ class CarrierPool:
         return self.live.get(name)
 
     @property
+    def window_slots(self) -> int:
+        """Submits that may be in flight at once over the bound carriers."""
+        return sum(live.carrier.window for live in self.live.values() if live.client.is_bound)
+
+    @property
     def any_bound(self) -> bool:
         return any(live.client.is_bound for live in self.live.values())
 

@@ -124,9 +124,7 @@ class Dispatcher:
         routes = await self._current_routes()
         retried = [m.id for m in batch if m.attempts > 1]
         done_parts = await sending.submitted_parts(self._store, retried)
-        results = await asyncio.gather(
-            *(self._send_and_record(m, routes, done_parts.get(m.id, set())) for m in batch)
-        )
+        results = await self._send_all(batch, routes, done_parts)
         for result in results:
             if result.complete:
                 self.submitted += 1
@@ -136,14 +134,32 @@ class Dispatcher:
                 self.retried += 1
         return full
 
-    async def _send_and_record(
-        self, message: Claimed, routes: Sequence[Route], done_parts: set[int]
-    ) -> sending.Submission:
-        """Each outcome is recorded as soon as it is known (group commit), so a receipt
-        that follows its submit_sm_resp within milliseconds finds the part recorded."""
-        result = await self._send(message, routes, done_parts)
-        await self._recorder.submit(result)
-        return result
+    async def _send_all(
+        self, batch: Sequence[Claimed], routes: Sequence[Route], done_parts: dict[str, set[int]]
+    ) -> list[sending.Submission]:
+        """Send a batch through as many lanes as the bound carriers have window slots.
+
+        Each outcome goes to the group commit as soon as it is known (a receipt can
+        follow its submit_sm_resp within milliseconds and must find the part recorded);
+        the batch is done when every outcome is committed. A lane per window slot, not
+        a task per message: messages beyond the window would only queue for a slot."""
+        messages = iter(batch)
+        results: list[sending.Submission] = []
+        recorded: list[asyncio.Future[None]] = []
+        none: set[int] = set()
+
+        async def lane() -> None:
+            for message in messages:
+                result = await self._send(message, routes, done_parts.get(message.id, none))
+                results.append(result)
+                recorded.append(self._recorder.enqueue(result))
+
+        lanes = min(len(batch), max(1, self._pool.window_slots))
+        await asyncio.gather(*(lane() for _ in range(lanes)))
+        for outcome in await asyncio.gather(*recorded, return_exceptions=True):
+            if isinstance(outcome, BaseException):
+                raise outcome  # those not recorded come back when their lease ends
+        return results
 
     async def close(self) -> None:
         await self._recorder.close()

@@ -117,8 +117,28 @@ def parse_receipt(pdu: p.DeliverSm | p.DataSm) -> Receipt | None:
     )
 
 
+# Appendix B's layout exactly, as most carriers (and our simulator) send it: one match
+# instead of a search per key. Anything else goes through the general parser below.
+_APPENDIX_B = re.compile(
+    r"id:(\S*) sub:(\S*) dlvrd:(\S*) submit date:(\S*) done date:(\S*) stat:(\S*) err:(\S*)"
+    r"(?: text:(.*))?",
+    re.DOTALL,
+)
+_APPENDIX_B_KEYS = ("id", "sub", "dlvrd", "submit date", "done date", "stat", "err")
+
+
 def parse_receipt_text(text: str) -> dict[str, str]:
     """Split receipt text into its fields, keys lower-cased ("submit date", ...)."""
+    exact = _APPENDIX_B.fullmatch(text)
+    if exact is not None:
+        fields = dict(zip(_APPENDIX_B_KEYS, exact.groups(), strict=False))
+        if exact[8] is not None:
+            fields["text"] = exact[8].strip()
+        return fields
+    return _parse_any_receipt_text(text)
+
+
+def _parse_any_receipt_text(text: str) -> dict[str, str]:
     fields: dict[str, str] = {}
     matches = list(_KEY.finditer(text))
     for index, match in enumerate(matches):

@@ -66,6 +66,10 @@ class GroupCommitter(Generic[T, R]):
         self.items = 0
 
     async def submit(self, item: T) -> R:
+        return await self.enqueue(item)
+
+    def enqueue(self, item: T) -> asyncio.Future[R]:
+        """Queue an item; the future is answered once its commit returned."""
         if self._closing:
             raise StoreUnavailableError("the node is shutting down")
         if self._task is None:
@@ -73,7 +77,7 @@ class GroupCommitter(Generic[T, R]):
         answer: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._pending.append(_Waiting(item, self._weight(item), answer))
         self._wakeup.set()
-        return await answer
+        return answer
 
     async def close(self) -> None:
         """Commit what is queued, then stop."""

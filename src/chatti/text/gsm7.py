@@ -45,6 +45,7 @@ _ENCODE_EXTENDED = {char: code for code, char in EXTENSION_TABLE.items()}
 _TRANSLATE_ENCODE: dict[int, str] = {ord(c): chr(code) for c, code in _ENCODE_BASIC.items()}
 _TRANSLATE_ENCODE.update({ord(c): chr(ESCAPE) + chr(code) for c, code in _ENCODE_EXTENDED.items()})
 GSM7_CHARACTERS = frozenset(_ENCODE_BASIC) | frozenset(_ENCODE_EXTENDED)
+_EXTENDED_CHARACTERS = frozenset(_ENCODE_EXTENDED)
 
 
 class NotGsm7Error(ValueError):
@@ -68,14 +69,16 @@ def septet_length(char: str) -> int:
 
 def encoded_length(text: str) -> int:
     """Septets the whole text takes once encoded."""
+    if _EXTENDED_CHARACTERS.isdisjoint(text):  # the usual case, checked in C
+        return len(text)
     return len(text) + sum(1 for char in text if char in _ENCODE_EXTENDED)
 
 
 def encode(text: str) -> bytes:
     """Encode text as unpacked septets; raises NotGsm7Error for a foreign character."""
-    for index, char in enumerate(text):
-        if char not in GSM7_CHARACTERS:
-            raise NotGsm7Error(char, index)
+    if not GSM7_CHARACTERS.issuperset(text):
+        index, char = next((i, c) for i, c in enumerate(text) if c not in GSM7_CHARACTERS)
+        raise NotGsm7Error(char, index)
     return text.translate(_TRANSLATE_ENCODE).encode("latin-1")
 
 
