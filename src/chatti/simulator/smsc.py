@@ -72,7 +72,15 @@ class Stats:
         return asdict(self)
 
 
-@dataclass(frozen=True, slots=True)
+# registered_delivery's receipt bits as plain ints: enum.Flag arithmetic, once per
+# submit, was a tenth of the simulator's time in `chatti bench`.
+_RECEIPT_ALWAYS = int(RegisteredDelivery.SMSC_RECEIPT_ALWAYS)
+_RECEIPT_ASKED = int(
+    RegisteredDelivery.SMSC_RECEIPT_ALWAYS | RegisteredDelivery.SMSC_RECEIPT_ON_FAILURE
+)
+
+
+@dataclass(slots=True)
 class _PendingReceipt:
     system_id: str
     message_id: str
@@ -203,11 +211,9 @@ class Simulator:
             self._seen.add(key)
         self.stats.submits += 1
         message_id = self._new_message_id()
-        if config.send_receipts and pdu.registered_delivery & (
-            RegisteredDelivery.SMSC_RECEIPT_ALWAYS | RegisteredDelivery.SMSC_RECEIPT_ON_FAILURE
-        ):
+        if config.send_receipts and pdu.registered_delivery & _RECEIPT_ASKED:
             state = config.receipts.choose(self._rng)
-            always = pdu.registered_delivery & RegisteredDelivery.SMSC_RECEIPT_ALWAYS
+            always = pdu.registered_delivery & _RECEIPT_ALWAYS
             if always or state is not MessageState.DELIVERED:
                 receipt = _PendingReceipt(
                     system_id=connection.session.system_id,

@@ -219,9 +219,23 @@ def format_receipt_text(
     delivered = 1 if state is MessageState.DELIVERED else 0
     return (
         f"id:{message_id} sub:001 dlvrd:{delivered:03d}"
-        f" submit date:{submit_date:%y%m%d%H%M} done date:{done_date:%y%m%d%H%M}"
+        f" submit date:{_minute(submit_date)} done date:{_minute(done_date)}"
         f" stat:{STAT_WORDS[state]} err:{error:03d} text:{text[:20]}"
     )
+
+
+_MINUTES: dict[tuple[int, int, int, int, int], str] = {}
+
+
+def _minute(moment: datetime) -> str:
+    """YYMMDDhhmm; receipts of one minute share it, so strftime runs once a minute."""
+    key = (moment.year, moment.month, moment.day, moment.hour, moment.minute)
+    stamp = _MINUTES.get(key)
+    if stamp is None:
+        if len(_MINUTES) > 100:
+            _MINUTES.clear()
+        stamp = _MINUTES[key] = moment.strftime("%y%m%d%H%M")
+    return stamp
 
 
 __all__ = [
