@@ -15,6 +15,7 @@ from chatti.config import Settings
 from chatti.dispatch.worker import Dispatcher
 from chatti.store import sending
 from chatti.store.engine import Store
+from chatti.store.group_commit import GroupCommitter
 
 log = logging.getLogger(__name__)
 
@@ -25,9 +26,15 @@ class Sender:
     def __init__(self, store: Store, settings: Settings) -> None:
         self._node_id = settings.node_id
         self._store = store
-        self.intake = ReceiptIntake(store)
+        # Submits and receipts are recorded by one group commit (sending.record_outcomes).
+        self._outcomes: GroupCommitter[sending.Outcome, str | None] = GroupCommitter(
+            store, sending.record_outcomes, name="sender group commit"
+        )
+        self.intake = ReceiptIntake(self._outcomes)
         self.pool = CarrierPool(store, self.intake, share=settings.sender_processes)
-        self.dispatcher = Dispatcher(store, self.pool, settings.node_id, settings.dispatch)
+        self.dispatcher = Dispatcher(
+            store, self.pool, settings.node_id, settings.dispatch, self._outcomes
+        )
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -80,10 +87,9 @@ class Sender:
         if sync is not None:
             with suppress(asyncio.CancelledError):
                 await sync
-        await self.dispatcher.close()
+        await self.pool.close()  # unbound: no receipt comes any more
+        await self._outcomes.close()  # every submit and receipt recorded
         await self.dispatcher.release()
-        await self.pool.close()
-        await self.intake.close()
 
 
 async def finish_within(task: asyncio.Task[None], seconds: float) -> None:

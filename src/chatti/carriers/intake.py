@@ -1,7 +1,8 @@
 """Receipt intake: a deliver_sm becomes a stored receipt before it is acknowledged.
 
-Receipts from all binds go through one group commit, so thousands a second cost a
-handful of disk flushes. The SMPP client answers deliver_sm_resp only after
+Receipts from all binds go through one group commit, the one the dispatcher records
+its submits with (sending.record_outcomes), so thousands a second cost a handful of
+disk flushes. The SMPP client answers deliver_sm_resp only after
 `handle` returned, that is after the commit: a crash before it leaves the receipt with
 the carrier, which delivers it again. If the store fails, `handle` raises and the
 carrier is told ESME_RX_T_APPN (try again later).
@@ -10,14 +11,12 @@ carrier is told ESME_RX_T_APPN (try again later).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 
 from chatti.smpp import pdu as p
 from chatti.smpp.client import DeliverHandler
 from chatti.smpp.constants import CommandStatus, MessageState
 from chatti.smpp.receipts import is_receipt, message_id_variants, parse_receipt
 from chatti.store import sending
-from chatti.store.engine import Store, StoreConnection
 from chatti.store.group_commit import GroupCommitter
 from chatti.store.models import MessageStatus
 from chatti.store.queries import now_us
@@ -35,10 +34,8 @@ _OUTCOMES = {
 
 
 class ReceiptIntake:
-    def __init__(self, store: Store) -> None:
-        self._committer: GroupCommitter[sending.ReceiptUpdate, str | None] = GroupCommitter(
-            store, _write_receipts, name="receipt group commit"
-        )
+    def __init__(self, committer: GroupCommitter[sending.Outcome, str | None]) -> None:
+        self._committer = committer  # shared with the dispatcher: one commit for both
         self.received = 0
         self.ignored = 0
 
@@ -69,12 +66,3 @@ class ReceiptIntake:
         )
         await self._committer.submit(update)
         return CommandStatus.ESME_ROK
-
-    async def close(self) -> None:
-        await self._committer.close()
-
-
-async def _write_receipts(
-    connection: StoreConnection, updates: Sequence[sending.ReceiptUpdate]
-) -> list[str | BaseException | None]:
-    return list(await sending.record_receipts(connection, updates, now_us()))

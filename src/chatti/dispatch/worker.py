@@ -23,20 +23,13 @@ from chatti.dispatch.pdus import submit_pdus
 from chatti.dispatch.routing import carriers_for
 from chatti.smpp.connection import OutcomeKind
 from chatti.store import queries, sending
-from chatti.store.engine import Store, StoreConnection
+from chatti.store.engine import Store
 from chatti.store.group_commit import GroupCommitter
 from chatti.store.models import Route
 from chatti.store.queries import now_us
 from chatti.store.sending import Claimed
 
 log = logging.getLogger(__name__)
-
-
-async def _record(
-    connection: StoreConnection, results: Sequence[sending.Submission]
-) -> list[BaseException | None]:
-    await sending.record_submissions(connection, results, now_us())
-    return [None] * len(results)
 
 
 NO_CARRIER_RECHECK_US = 1_000_000
@@ -59,7 +52,12 @@ class DispatchSettings:
 
 class Dispatcher:
     def __init__(
-        self, store: Store, pool: CarrierPool, node: str, settings: DispatchSettings
+        self,
+        store: Store,
+        pool: CarrierPool,
+        node: str,
+        settings: DispatchSettings,
+        recorder: GroupCommitter[sending.Outcome, str | None],
     ) -> None:
         self._store = store
         self._pool = pool
@@ -68,9 +66,7 @@ class Dispatcher:
         self._wakeup = asyncio.Event()
         self._stopping = asyncio.Event()
         self._routes: list[Route] = []
-        self._recorder: GroupCommitter[sending.Submission, None] = GroupCommitter(
-            store, _record, name="submission group commit"
-        )
+        self._recorder = recorder  # shared with receipt intake: one commit for both
         self._routes_loaded = 0.0
         self.submitted = 0
         self.retried = 0
@@ -145,7 +141,7 @@ class Dispatcher:
         a task per message: messages beyond the window would only queue for a slot."""
         messages = iter(batch)
         results: list[sending.Submission] = []
-        recorded: list[asyncio.Future[None]] = []
+        recorded: list[asyncio.Future[str | None]] = []
         none: set[int] = set()
 
         async def lane() -> None:
@@ -160,9 +156,6 @@ class Dispatcher:
             if isinstance(outcome, BaseException):
                 raise outcome  # those not recorded come back when their lease ends
         return results
-
-    async def close(self) -> None:
-        await self._recorder.close()
 
     async def _current_routes(self) -> list[Route]:
         if time.monotonic() - self._routes_loaded > self._settings.routes_refresh_seconds:

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from chatti.store import outbox
 from chatti.store.engine import Sql, Store, StoreConnection, placeholders
 from chatti.store.models import MessageStatus
+from chatti.store.queries import now_us
 from chatti.store.tables import early_receipts, message_segments, messages
 
 FINAL_STATUSES = frozenset(
@@ -186,6 +187,25 @@ async def record_submissions(
     if segment_rows and await connection.fetch(_ANY_EARLY_RECEIPT):
         pairs = {(str(row[2]), str(row[3])) for row in segment_rows}
         await _apply_early_receipts(connection, pairs, now)
+
+
+Outcome = Submission | ReceiptUpdate  # what the carrier side records
+
+
+async def record_outcomes(
+    connection: StoreConnection, outcomes: Sequence[Outcome]
+) -> list[str | BaseException | None]:
+    """Record submits and receipts in one transaction (the sender process's group
+    commit: one fsync and one turn at the write lock for both). Submits go first, so a
+    receipt that came right behind its submit_sm_resp finds its part. Per item: for a
+    receipt the message it completed, else None."""
+    now = now_us()
+    submissions = [item for item in outcomes if isinstance(item, Submission)]
+    receipts = [item for item in outcomes if isinstance(item, ReceiptUpdate)]
+    if submissions:
+        await record_submissions(connection, submissions, now)
+    completed = iter(await record_receipts(connection, receipts, now))
+    return [next(completed) if isinstance(item, ReceiptUpdate) else None for item in outcomes]
 
 
 def _proof(result: Submission) -> str:
