@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 
 from chatti.bench.ports import free_port, wait_for_port
-from chatti.bench.processes import carrier_toml, serve_command, start_simulator
+from chatti.bench.processes import carrier_toml, child_processes, serve_command, start_simulator
 
 
 def status_counts(database: Path) -> dict[str, int]:
@@ -38,6 +38,14 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def node_rss_mb(pid: int) -> dict[str, float]:
+    """RSS of `chatti serve` and of each process it started (its sender processes)."""
+    found = {"api process": rss_mb(pid)}
+    for name, child in child_processes(pid).items():
+        found[name] = rss_mb(child)
+    return found
 
 
 def main() -> int:
@@ -75,13 +83,15 @@ def main() -> int:
                         ]
                     }
                     assert client.post("/v1/messages/batch", json=batch).status_code == 202
-            memory_with_backlog = rss_mb(serve.pid)
+            memory_with_backlog = node_rss_mb(serve.pid)
             serve.kill()
             serve.wait()
             control("/up")
             restarted = time.perf_counter()
             serve = subprocess.Popen(command, stdout=subprocess.DEVNULL)
             healthy = ready = submitted = delivered = None
+            peak: dict[str, float] = {}
+            counted = 0.0
             with httpx.Client(base_url=f"http://127.0.0.1:{api}", timeout=5) as client:
                 while delivered is None and time.perf_counter() - restarted < 900:
                     elapsed = time.perf_counter() - restarted
@@ -92,7 +102,11 @@ def main() -> int:
                             ready = elapsed
                     except httpx.HTTPError:
                         pass
-                    if healthy is not None:
+                    # Counting is a GROUP BY over every message: once a second, not more.
+                    if healthy is not None and time.perf_counter() - counted >= 1.0:
+                        counted = time.perf_counter()
+                        for name, used in node_rss_mb(serve.pid).items():
+                            peak[name] = max(peak.get(name, 0.0), used)
                         counts = status_counts(data / "chatti.db")
                         if submitted is None and counts.get("accepted", 0) == 0:
                             submitted = elapsed
@@ -107,8 +121,12 @@ def main() -> int:
             simulator.terminate()
             simulator.wait()
     print(
-        f"backlog of {args.messages:,} accepted messages;"
-        f" node RSS with the backlog {memory_with_backlog:.0f} MB"
+        f"backlog of {args.messages:,} accepted messages; node RSS with the backlog: "
+        + ", ".join(f"{name} {used:.0f} MB" for name, used in memory_with_backlog.items())
+    )
+    print(
+        "peak RSS while draining it after the restart: "
+        + ", ".join(f"{name} {used:.0f} MB" for name, used in peak.items())
     )
     print(f"after SIGKILL and restart: /healthz in {healthy:.2f} s, ready (bound) in {ready:.2f} s")
     print(
