@@ -27,7 +27,7 @@ class Sender:
         self._node_id = settings.node_id
         self._store = store
         # Submits and receipts are recorded by one group commit (sending.record_outcomes).
-        self._outcomes: GroupCommitter[sending.Outcome, str | None] = GroupCommitter(
+        self._outcomes: GroupCommitter[sending.Outcome, None] = GroupCommitter(
             store, sending.record_outcomes, name="sender group commit"
         )
         self.intake = ReceiptIntake(self._outcomes)

@@ -2,15 +2,17 @@
 
 Receipts from all binds go through one group commit, the one the dispatcher records
 its submits with (sending.record_outcomes), so thousands a second cost a handful of
-disk flushes. The SMPP client answers deliver_sm_resp only after
-`handle` returned, that is after the commit: a crash before it leaves the receipt with
-the carrier, which delivers it again. If the store fails, `handle` raises and the
+disk flushes. The SMPP client answers deliver_sm_resp only once the future `handle`
+returns is done, that is after the commit: a crash before it leaves the receipt with
+the carrier, which delivers it again. If the store fails, the future fails and the
 carrier is told ESME_RX_T_APPN (try again later).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from functools import partial
 
 from chatti.smpp import pdu as p
 from chatti.smpp.client import DeliverHandler
@@ -34,18 +36,17 @@ _OUTCOMES = {
 
 
 class ReceiptIntake:
-    def __init__(self, committer: GroupCommitter[sending.Outcome, str | None]) -> None:
+    def __init__(self, committer: GroupCommitter[sending.Outcome, None]) -> None:
         self._committer = committer  # shared with the dispatcher: one commit for both
         self.received = 0
         self.ignored = 0
 
     def handler_for(self, carrier: str) -> DeliverHandler:
-        async def handle(pdu: p.DeliverSm | p.DataSm) -> int:
-            return await self.handle(carrier, pdu)
+        return partial(self.handle, carrier)
 
-        return handle
-
-    async def handle(self, carrier: str, pdu: p.DeliverSm | p.DataSm) -> int:
+    def handle(self, carrier: str, pdu: p.DeliverSm | p.DataSm) -> int | asyncio.Future[None]:
+        """The status to answer at once, or a future done when the receipt is committed
+        (no task per receipt: the answer leaves from the future's callback)."""
         if not is_receipt(pdu):
             log.info(
                 "%s: inbound message from %s ignored (not supported yet)", carrier, pdu.source_addr
@@ -64,5 +65,4 @@ class ReceiptIntake:
             error=receipt.error or None,
             received_at=now_us(),
         )
-        await self._committer.submit(update)
-        return CommandStatus.ESME_ROK
+        return self._committer.enqueue(update)

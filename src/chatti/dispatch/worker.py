@@ -57,7 +57,7 @@ class Dispatcher:
         pool: CarrierPool,
         node: str,
         settings: DispatchSettings,
-        recorder: GroupCommitter[sending.Outcome, str | None],
+        recorder: GroupCommitter[sending.Outcome, None],
     ) -> None:
         self._store = store
         self._pool = pool
@@ -141,7 +141,7 @@ class Dispatcher:
         a task per message: messages beyond the window would only queue for a slot."""
         messages = iter(batch)
         results: list[sending.Submission] = []
-        recorded: list[asyncio.Future[str | None]] = []
+        recorded: list[asyncio.Future[None]] = []
         none: set[int] = set()
 
         async def lane() -> None:

@@ -254,8 +254,12 @@ class Simulator:
         while True:
             receipt = await self._receipts.get()
             connection = self._receiver_for(receipt.system_id)
-            if connection is None:  # nobody to deliver to yet: the SMSC keeps it
-                loop.call_later(RECEIPT_RETRY_DELAY / 10, self._receipt_due, receipt)
+            if connection is None:
+                # Nobody to deliver to yet: the SMSC keeps it, and this sender rests
+                # before looking again (re-queuing every receipt ten times a second
+                # kept a large backlog spinning through the loop).
+                self._receipts.put_nowait(receipt)
+                await asyncio.sleep(RECEIPT_RETRY_DELAY / 10)
                 continue
             self.stats.receipts_sent += 1
             outcome = await connection.request(self._receipt_pdu(receipt))

@@ -17,6 +17,7 @@ import socket
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 
 from chatti.smpp import pdu as p
 from chatti.smpp import session as s
@@ -296,7 +297,9 @@ class Connection:
             )
             self._answer_failure(pdu)
             return
-        if inspect.isawaitable(result):
+        if isinstance(result, asyncio.Future):
+            result.add_done_callback(partial(self._answer_when_done, pdu))
+        elif inspect.isawaitable(result):
             task = asyncio.ensure_future(self._finish_request(pdu, result))
             self._handler_tasks.add(task)
             task.add_done_callback(self._handler_tasks.discard)
@@ -315,6 +318,27 @@ class Connection:
             self._answer_failure(pdu)
             return
         if response is not None and not self.closed.is_set():
+            self.send(response)
+
+    def _answer_when_done(self, pdu: p.Pdu, done: asyncio.Future[p.Pdu | None]) -> None:
+        """A handler's future settled: answer as _finish_request does, without a task."""
+        if done.cancelled():
+            return
+        error = done.exception()  # retrieved even when closed, so asyncio does not warn
+        if self.closed.is_set():
+            return
+        if error is not None:
+            log.error(
+                "%s: handler failed on %s #%s",
+                self.name,
+                type(pdu).__name__,
+                pdu.sequence_number,
+                exc_info=error,
+            )
+            self._answer_failure(pdu)
+            return
+        response = done.result()
+        if response is not None:
             self.send(response)
 
     def _answer_failure(self, pdu: p.Pdu) -> None:

@@ -194,18 +194,18 @@ Outcome = Submission | ReceiptUpdate  # what the carrier side records
 
 async def record_outcomes(
     connection: StoreConnection, outcomes: Sequence[Outcome]
-) -> list[str | BaseException | None]:
+) -> list[BaseException | None]:
     """Record submits and receipts in one transaction (the sender process's group
     commit: one fsync and one turn at the write lock for both). Submits go first, so a
-    receipt that came right behind its submit_sm_resp finds its part. Per item: for a
-    receipt the message it completed, else None."""
+    receipt that came right behind its submit_sm_resp finds its part."""
     now = now_us()
     submissions = [item for item in outcomes if isinstance(item, Submission)]
     receipts = [item for item in outcomes if isinstance(item, ReceiptUpdate)]
     if submissions:
         await record_submissions(connection, submissions, now)
-    completed = iter(await record_receipts(connection, receipts, now))
-    return [next(completed) if isinstance(item, ReceiptUpdate) else None for item in outcomes]
+    if receipts:
+        await record_receipts(connection, receipts, now)
+    return [None] * len(outcomes)
 
 
 def _proof(result: Submission) -> str:
