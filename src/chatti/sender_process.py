@@ -28,6 +28,7 @@ import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
+from typing import cast
 
 import uvloop
 
@@ -88,9 +89,9 @@ class SenderProcess:
                 if known is None:
                     merged[name] = dict(status)
                     continue
-                known["bound"] = bool(known.get("bound")) or bool(status.get("bound"))
-                known["binds"] = int(str(known.get("binds", 0))) + int(str(status.get("binds", 0)))
-                known["last_error"] = known.get("last_error") or status.get("last_error", "")
+                known["bound"] = bool(known["bound"] or status["bound"])
+                known["binds"] = cast(int, known["binds"]) + cast(int, status["binds"])
+                known["last_error"] = known["last_error"] or status["last_error"]
         return merged
 
     async def stop(self) -> None:

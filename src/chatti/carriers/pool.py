@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 
 from chatti.carriers.intake import ReceiptIntake
 from chatti.dispatch.health import CarrierHealth
@@ -22,12 +22,12 @@ log = logging.getLogger(__name__)
 class LiveCarrier:
     carrier: Carrier
     client: SmppClient
-    share: int = 1  # binds to this carrier across the node's sender processes
+    share: InitVar[int] = 1  # binds to this carrier across the node's sender processes
     health: CarrierHealth = field(default_factory=CarrierHealth)
     bucket: TokenBucket = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.bucket = TokenBucket(self.carrier.max_tps / self.share)
+    def __post_init__(self, share: int) -> None:
+        self.bucket = TokenBucket(self.carrier.max_tps / share)
 
 
 class CarrierPool:

@@ -217,21 +217,15 @@ class SmppClient:
         status = self._on_deliver(pdu)
         if isinstance(status, int):
             return _deliver_response(pdu, status)
-        if isinstance(status, asyncio.Future):
-            answer: asyncio.Future[p.Pdu | None] = asyncio.get_running_loop().create_future()
-            status.add_done_callback(partial(_relay_response, pdu, answer))
-            return answer
-        return _deliver_later(pdu, status)
+        answer: asyncio.Future[p.Pdu | None] = asyncio.get_running_loop().create_future()
+        asyncio.ensure_future(status).add_done_callback(partial(_relay_response, pdu, answer))
+        return answer
 
 
 def _deliver_response(pdu: p.DeliverSm | p.DataSm, status: int | None) -> p.Pdu:
     if status:
         log.info("deliver_sm #%s answered %s", pdu.sequence_number, status_name(status))
     return p.response_to(pdu, status or CommandStatus.ESME_ROK)
-
-
-async def _deliver_later(pdu: p.DeliverSm | p.DataSm, status: Awaitable[int | None]) -> p.Pdu:
-    return _deliver_response(pdu, await status)
 
 
 def _relay_response(

@@ -90,7 +90,7 @@ class Connection:
         self._waiting: dict[int, asyncio.Future[Outcome]] = {}
         self._window_waiters: deque[asyncio.Future[None]] = deque()
         self._flush_scheduled = False
-        self._handler_tasks: set[asyncio.Task[None]] = set()
+        self._handler_tasks: set[asyncio.Task[p.Pdu | None]] = set()
         self._throttle = throttle or ThrottleBackoff()
         self._throttle_retries = throttle_retries
         self._paused_until = 0.0
@@ -297,31 +297,19 @@ class Connection:
             )
             self._answer_failure(pdu)
             return
-        if isinstance(result, asyncio.Future):
-            result.add_done_callback(partial(self._answer_when_done, pdu))
-        elif inspect.isawaitable(result):
-            task = asyncio.ensure_future(self._finish_request(pdu, result))
-            self._handler_tasks.add(task)
-            task.add_done_callback(self._handler_tasks.discard)
+        if inspect.isawaitable(result):
+            # A future (what receipt intake returns) is answered from its callback; a
+            # coroutine gets a task first, which is cancelled if the connection closes.
+            pending = asyncio.ensure_future(result)
+            if isinstance(pending, asyncio.Task):
+                self._handler_tasks.add(pending)
+                pending.add_done_callback(self._handler_tasks.discard)
+            pending.add_done_callback(partial(self._answer_when_done, pdu))
         elif result is not None:
             self.send(result)
 
-    async def _finish_request(self, pdu: p.Pdu, pending: Awaitable[p.Pdu | None]) -> None:
-        try:
-            response = await pending
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception(
-                "%s: handler failed on %s #%s", self.name, type(pdu).__name__, pdu.sequence_number
-            )
-            self._answer_failure(pdu)
-            return
-        if response is not None and not self.closed.is_set():
-            self.send(response)
-
     def _answer_when_done(self, pdu: p.Pdu, done: asyncio.Future[p.Pdu | None]) -> None:
-        """A handler's future settled: answer as _finish_request does, without a task."""
+        """A handler's awaitable settled: send its response, or "try again later"."""
         if done.cancelled():
             return
         error = done.exception()  # retrieved even when closed, so asyncio does not warn

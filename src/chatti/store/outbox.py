@@ -110,46 +110,36 @@ async def claim_webhooks(
             Sql(_CLAIMED_EVENTS.format(ids=placeholders(len(claimed)))), claimed
         )
     return [
-        PendingWebhook(
-            id,
-            account_id,
-            url,
-            attempts,
-            created_at,
-            secret,
-            batch_max,
-            {
-                "event": "message.status",
-                "message_id": message_id,
-                "status": status,
-                "at": iso_time(occurred_at),
-                "to": to_number,
-                "from": sender,
-                "reference": reference,
-                "carrier": carrier,
-                "segments": segments,
-                "detail": detail,
-            },
-        )
-        for (
-            id,
-            account_id,
-            url,
-            attempts,
-            created_at,
-            secret,
-            batch_max,
-            message_id,
-            status,
-            occurred_at,
-            to_number,
-            sender,
-            reference,
-            carrier,
-            segments,
-            detail,
-        ) in rows
+        PendingWebhook(row[0], row[1], row[2], row[3], row[4], row[5], row[6], _payload(*row[7:]))
+        for row in rows
     ]
+
+
+def _payload(
+    message_id: str,
+    status: str,
+    occurred_at: int,
+    to_number: str,
+    sender: str,
+    reference: str | None,
+    carrier: str | None,
+    segments: int,
+    detail: str | None,
+) -> dict[str, Any]:
+    """The `message.status` event, from the columns _CLAIMED_EVENTS reads after the
+    first seven."""
+    return {
+        "event": "message.status",
+        "message_id": message_id,
+        "status": status,
+        "at": iso_time(occurred_at),
+        "to": to_number,
+        "from": sender,
+        "reference": reference,
+        "carrier": carrier,
+        "segments": segments,
+        "detail": detail,
+    }
 
 
 @dataclass(frozen=True, slots=True)
