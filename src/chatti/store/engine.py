@@ -44,11 +44,19 @@ class Sql:
     (docs/performance.md). The PostgreSQL form numbers the parameters ($1, $2, ...);
     give it when the two dialects differ in more than that."""
 
-    __slots__ = ("postgresql", "sqlite")
+    __slots__ = ("_postgresql", "sqlite")
 
     def __init__(self, sqlite: str, postgresql: str | None = None) -> None:
         self.sqlite = sqlite
-        self.postgresql = postgresql if postgresql is not None else _numbered(sqlite)
+        self._postgresql = postgresql
+
+    @property
+    def postgresql(self) -> str:
+        # Made when first asked: statements built per group (an IN list) on SQLite
+        # never need it.
+        if self._postgresql is None:
+            self._postgresql = _numbered(self.sqlite)
+        return self._postgresql
 
     @classmethod
     def claiming(cls, template: str) -> Sql:
