@@ -129,6 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="the node's [sending] processes (default 1)",
     )
+    bench.add_argument(
+        "--binds",
+        type=int,
+        default=1,
+        help="binds to the simulator from each sender process (default 1)",
+    )
     bench.add_argument("--json", action="store_true", help="print the figures as JSON")
     return parser
 
@@ -163,6 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.database_url,
             args.json,
             args.sender_processes,
+            args.binds,
         )
     parser.error(f"unknown command {args.command}")  # pragma: no cover
     return None

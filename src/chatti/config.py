@@ -32,7 +32,7 @@ from typing import Any
 
 from chatti.dispatch.worker import DispatchSettings
 from chatti.store.engine import sqlite_url
-from chatti.store.models import Carrier, Route
+from chatti.store.models import MAX_BINDS, Carrier, Route
 from chatti.webhooks.retry import WebhookRetry
 from chatti.webhooks.sender import WebhookSettings
 
@@ -183,6 +183,7 @@ _CARRIER_KEYS = {
     "bind_type",
     "window",
     "max_tps",
+    "binds",
 }
 
 
@@ -201,6 +202,7 @@ def _carrier(item: dict[str, Any]) -> Carrier:
             bind_type=str(item.get("bind_type", "transceiver")),
             window=int(item.get("window", 10)),
             max_tps=int(item.get("max_tps", 0)),
+            binds=int(item.get("binds", 1)),
         )
     except KeyError as error:
         raise ConfigError(f"[[carriers]] needs {error.args[0]!r}") from None
@@ -212,6 +214,8 @@ def _carrier(item: dict[str, Any]) -> Carrier:
         )
     if not 0 < carrier.port < 65536 or carrier.window < 1 or carrier.max_tps < 0:
         raise ConfigError(f"carrier {carrier.name}: port, window or max_tps out of range")
+    if not 0 < carrier.binds <= MAX_BINDS:
+        raise ConfigError(f"carrier {carrier.name}: binds is 1 to {MAX_BINDS}")
     if len(carrier.system_id) > 15 or len(carrier.password) > 8:
         raise ConfigError(
             f"carrier {carrier.name}: system_id <= 15 and password <= 8 characters (SMPP 3.4)"

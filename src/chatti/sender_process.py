@@ -90,7 +90,8 @@ class SenderProcess:
                     merged[name] = dict(status)
                     continue
                 known["bound"] = bool(known["bound"] or status["bound"])
-                known["binds"] = cast(int, known["binds"]) + cast(int, status["binds"])
+                for count in ("binds", "connections", "bound_connections"):
+                    known[count] = cast(int, known.get(count, 0)) + cast(int, status.get(count, 0))
                 known["last_error"] = known["last_error"] or status["last_error"]
         return merged
 

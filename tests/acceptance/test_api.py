@@ -238,10 +238,13 @@ def test_admin_manages_keys_carriers_and_routes(server: ChattiServer) -> None:
             "port": free_port(),
             "system_id": "chatti",
             "password": "pw",
+            "binds": 3,
         }
         assert admin.put("/v1/admin/carriers/acme", json=carrier).status_code == 200
         listed = {c["name"]: c for c in admin.get("/v1/admin/carriers").json()["carriers"]}
-        assert listed["acme"]["port"] == carrier["port"]
+        assert (listed["acme"]["port"], listed["acme"]["binds"]) == (carrier["port"], 3)
+        too_many = admin.put("/v1/admin/carriers/acme", json=carrier | {"binds": 33})
+        assert too_many.status_code == 422
         assert "password" not in listed["acme"]
         routes = {
             "routes": [{"match": "DE", "carriers": ["acme"]}, {"match": "*", "carriers": ["acme"]}]

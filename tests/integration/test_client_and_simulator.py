@@ -239,3 +239,28 @@ async def test_request_timeout_is_reported(simulator: Simulator) -> None:
             assert outcome.may_have_been_delivered
     finally:
         await server.stop()
+
+
+@pytest.mark.parametrize("simulator", [{"window": 3}], indirect=True)
+async def test_each_bind_gets_a_full_window_of_receipts(simulator: Simulator) -> None:
+    """Receipts held unacknowledged fill every bind's window, not one window in all."""
+    release = asyncio.Event()
+    held: list[p.Pdu] = []
+
+    async def holding_handler(pdu: p.DeliverSm | p.DataSm) -> int:
+        held.append(pdu)
+        await release.wait()
+        return CommandStatus.ESME_ROK
+
+    first = SmppClient(client_config(simulator), holding_handler)
+    second = SmppClient(client_config(simulator), holding_handler)
+    async with first, second:
+        assert await first.wait_bound(5)
+        assert await second.wait_bound(5)
+        for number in range(10):
+            assert (await first.request(submit(number))).ok
+        await eventually(lambda: len(held) == 6, 5, "two windows of 3 receipts in flight")
+        await asyncio.sleep(0.1)  # a seventh would show now
+        assert len(held) == 6
+        release.set()
+        await eventually(lambda: simulator.stats.receipts_acked == 10, 5)

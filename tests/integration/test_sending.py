@@ -18,6 +18,7 @@ from chatti import text
 from chatti.config import Settings
 from chatti.dispatch.worker import DispatchSettings
 from chatti.node import Node
+from chatti.sender import Sender
 from chatti.simulator import Simulator, SimulatorConfig
 from chatti.smpp.constants import CommandStatus
 from chatti.store import queries
@@ -331,6 +332,38 @@ async def test_messages_wait_for_a_carrier_and_leave_when_it_binds(
         await wait_for(
             node, account, [m.id for m in batch], lambda m: m.status is MessageStatus.DELIVERED
         )
+    finally:
+        await node.stop()
+        await sim.stop()
+
+
+async def test_several_binds_share_the_traffic_and_cover_for_a_lost_one(
+    database_url: str, tmp_path: Path
+) -> None:
+    sim = await simulator()
+    two_binds = replace(carrier("sim", sim), window=5, binds=2)
+    node = await started(settings_for(database_url, tmp_path, [two_binds], [Route("*", ("sim",))]))
+    try:
+        assert isinstance(node.carriers, Sender)
+        live = node.carriers.pool.live["sim"]
+        await eventually(lambda: live.binds.bound_count == 2, 10)
+        assert node.carriers.pool.window_slots == 10
+        status = node.carriers.carrier_status()["sim"]
+        assert (status["connections"], status["bound_connections"]) == (2, 2)
+        account, _ = await queries.create_account(node.store, "shop")
+        first = [new_message(f"+49151123400{n:02d}", f"first {n}") for n in range(60)]
+        await accept(node, account, first)
+        await wait_for(node, account, [m.id for m in first], is_final)
+        assert all(client.requests >= 10 for client in live.binds.clients)  # both carried
+        assert sum(client.requests for client in live.binds.clients) == 60
+        live.binds.clients[0].drop()  # one bind lost: the other carries on alone
+        second = [new_message(f"+49151123500{n:02d}", f"second {n}") for n in range(60)]
+        await accept(node, account, second)
+        done = await wait_for(node, account, [m.id for m in second], is_final)
+        assert {m.status for m in done} == {MessageStatus.DELIVERED}
+        assert sim.stats.submits == 120
+        assert sim.stats.duplicates == 0
+        await eventually(lambda: live.binds.bound_count == 2, 10)  # and it binds again
     finally:
         await node.stop()
         await sim.stop()

@@ -59,6 +59,10 @@ def test_no_file_means_sqlite_in_the_data_dir(tmp_path: Path) -> None:
         ("[[routes]]\nmatch='Germany'\ncarriers=['a']\n", "match"),
         (ISSUE_SHAPE + "\n[[routes]]\nmatch='DE'\ncarriers=['nope']\n", "unknown carrier"),
         ("[api]\nmax_batch = 0\n", "max_batch"),
+        (
+            "[[carriers]]\nname='a'\nhost='h'\nport=1\nsystem_id='x'\nbinds=0\n",
+            "binds is 1 to 32",
+        ),
     ],
 )
 def test_bad_files_are_explained(tmp_path: Path, text: str, complaint: str) -> None:
@@ -69,3 +73,9 @@ def test_bad_files_are_explained(tmp_path: Path, text: str, complaint: str) -> N
 def test_missing_file_is_explained(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_settings(tmp_path, tmp_path / "absent.toml")
+
+
+def test_several_binds_to_a_carrier(tmp_path: Path) -> None:
+    text = ISSUE_SHAPE.replace("max_tps = 0", "max_tps = 0\nbinds = 4")
+    settings = load_settings(tmp_path, write(tmp_path, text))
+    assert settings.carriers[0].binds == 4

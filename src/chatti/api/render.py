@@ -107,6 +107,7 @@ def carrier(value: Carrier) -> dict[str, Any]:
         "bind_type": value.bind_type,
         "window": value.window,
         "max_tps": value.max_tps,
+        "binds": value.binds,
     }
 
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chatti.store.models import MAX_BINDS
+
 
 class MessageRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=False, str_strip_whitespace=False)
@@ -56,6 +58,7 @@ class CarrierRequest(BaseModel):
     bind_type: str = Field(default="transceiver", pattern="^(transmitter|receiver|transceiver)$")
     window: int = Field(default=10, ge=1, le=1000)
     max_tps: int = Field(default=0, ge=0)
+    binds: int = Field(default=1, ge=1, le=MAX_BINDS)
 
 
 class RouteItem(BaseModel):

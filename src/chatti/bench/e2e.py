@@ -1,7 +1,7 @@
 """`chatti bench`: end to end on one machine, every part in its own process.
 
     chatti bench --messages N --api batch|single --concurrency C [--database-url URL] [--json]
-                 [--sender-processes P]
+                 [--sender-processes P] [--binds B]
 
 Processes: `chatti simulator` (the carrier), a webhook receiver, `chatti serve` (SQLite
 in a fresh folder, or the given database), and the load client. The client sends N
@@ -60,6 +60,8 @@ class BenchResult:
     processes: dict[str, ProcessUsage]
     lost: int
     duplicates: int
+    sender_processes: int = 1
+    binds: int = 1  # per sender process, to the simulator
     statuses: dict[str, int] = field(default_factory=dict)
 
 
@@ -117,6 +119,7 @@ def run(
     window: int = 100,
     dlr_delay_ms: int = 10,
     sender_processes: int = 1,
+    binds: int = 1,
 ) -> BenchResult:
     with tempfile.TemporaryDirectory(prefix="chatti-bench-") as directory:
         data = Path(directory)
@@ -124,7 +127,7 @@ def run(
         url = database_url or f"sqlite:///{data / 'chatti.db'}"
         (data / "chatti.toml").write_text(
             f'[database]\nurl = "{url}"\n\n[sending]\nprocesses = {sender_processes}\n\n'
-            + carrier_toml(smpp, window=window)
+            + carrier_toml(smpp, window=window, binds=binds)
         )
         python = sys.executable
         log = (data / "serve.log").open("wb")
@@ -253,6 +256,8 @@ def run(
         processes=processes,
         lost=messages_count - (sim["submits"] - sim["duplicates"]),
         duplicates=sim["duplicates"],
+        sender_processes=sender_processes,
+        binds=binds,
         statuses=client["statuses"],
     )
 
@@ -264,8 +269,16 @@ def main(
     database_url: str | None,
     as_json: bool,
     sender_processes: int = 1,
+    binds: int = 1,
 ) -> int:
-    result = run(messages_count, api, concurrency, database_url, sender_processes=sender_processes)
+    result = run(
+        messages_count,
+        api,
+        concurrency,
+        database_url,
+        sender_processes=sender_processes,
+        binds=binds,
+    )
     body = asdict(result)
     if as_json:
         print(json.dumps(body, indent=2))
@@ -273,6 +286,10 @@ def main(
         print(
             f"chatti bench: {result.messages:,} messages, {result.api} API, concurrency "
             f"{result.concurrency}, {result.database}, {os.cpu_count()} cores"
+        )
+        print(
+            f"  sender processes {result.sender_processes}, binds to the carrier"
+            f" {result.sender_processes * result.binds}"
         )
         print(f"  accepted   {result.accept_rate:>8,}/s")
         print(f"  submitted  {result.submit_rate:>8,}/s")

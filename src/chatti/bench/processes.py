@@ -32,11 +32,13 @@ def start_simulator(port: int, stats_port: int, *options: str) -> subprocess.Pop
     return process
 
 
-def carrier_toml(port: int, *, name: str = "sim", window: int = 100, route: bool = True) -> str:
+def carrier_toml(
+    port: int, *, name: str = "sim", window: int = 100, binds: int = 1, route: bool = True
+) -> str:
     """A [[carriers]] entry for a local simulator and, by default, the route "*" to it."""
     text = (
         f'[[carriers]]\nname = "{name}"\nhost = "127.0.0.1"\nport = {port}\n'
-        f'system_id = "chatti"\npassword = "x"\nwindow = {window}\n'
+        f'system_id = "chatti"\npassword = "x"\nwindow = {window}\nbinds = {binds}\n'
     )
     if route:
         text += f'\n[[routes]]\nmatch = "*"\ncarriers = ["{name}"]\n'

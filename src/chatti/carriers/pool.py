@@ -7,6 +7,7 @@ import asyncio
 import logging
 from dataclasses import InitVar, dataclass, field
 
+from chatti.carriers.binds import CarrierBinds
 from chatti.carriers.intake import ReceiptIntake
 from chatti.dispatch.health import CarrierHealth
 from chatti.dispatch.ratelimit import TokenBucket
@@ -21,7 +22,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class LiveCarrier:
     carrier: Carrier
-    client: SmppClient
+    binds: CarrierBinds
     share: InitVar[int] = 1  # binds to this carrier across the node's sender processes
     health: CarrierHealth = field(default_factory=CarrierHealth)
     bucket: TokenBucket = field(init=False)
@@ -53,18 +54,20 @@ class CarrierPool:
     @property
     def window_slots(self) -> int:
         """Submits that may be in flight at once over the bound carriers."""
-        return sum(live.carrier.window for live in self.live.values() if live.client.is_bound)
+        return sum(live.carrier.window * live.binds.bound_count for live in self.live.values())
 
     @property
     def any_bound(self) -> bool:
-        return any(live.client.is_bound for live in self.live.values())
+        return any(live.binds.is_bound for live in self.live.values())
 
     def status(self) -> dict[str, dict[str, object]]:
         return {
             name: {
-                "bound": live.client.is_bound,
-                "binds": live.client.binds,
-                "last_error": live.client.last_error,
+                "bound": live.binds.is_bound,
+                "connections": len(live.binds.clients),
+                "bound_connections": live.binds.bound_count,
+                "binds": live.binds.binds,
+                "last_error": live.binds.last_error,
             }
             for name, live in sorted(self.live.items())
         }
@@ -76,7 +79,7 @@ class CarrierPool:
             if name not in wanted or wanted[name] != self.live[name].carrier:
                 live = self.live.pop(name)
                 log.info("carrier %s: stopping its bind", name)
-                await live.client.stop()
+                await live.binds.stop()
         for name, carrier in wanted.items():
             if name not in self.live:
                 await self._start(carrier)
@@ -93,10 +96,17 @@ class CarrierPool:
             response_timeout=self._response_timeout,
             enquire_link_interval=self._enquire_link_interval,
         )
-        client = SmppClient(config, self._intake.handler_for(carrier.name))
-        client.start()
-        self.live[carrier.name] = LiveCarrier(carrier, client, self._share)
-        log.info("carrier %s: binding to %s:%s", carrier.name, carrier.host, carrier.port)
+        handler = self._intake.handler_for(carrier.name)
+        binds = CarrierBinds([SmppClient(config, handler) for _ in range(carrier.binds)])
+        binds.start()
+        self.live[carrier.name] = LiveCarrier(carrier, binds, self._share)
+        log.info(
+            "carrier %s: %d bind(s) to %s:%s",
+            carrier.name,
+            carrier.binds,
+            carrier.host,
+            carrier.port,
+        )
 
     async def run(self, interval: float = 5.0) -> None:
         """Follow changes made through /v1/admin/carriers."""
@@ -109,5 +119,5 @@ class CarrierPool:
 
     async def close(self) -> None:
         for live in self.live.values():
-            await live.client.stop()
+            await live.binds.stop()
         self.live.clear()

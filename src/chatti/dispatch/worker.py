@@ -170,7 +170,7 @@ class Dispatcher:
         if not names:
             return self._waiting(message, "no route for this number", MAX_WAIT_RECHECK_US)
         now = asyncio.get_running_loop().time()
-        bound = [live for name in names if (live := self._pool.get(name)) and live.client.is_bound]
+        bound = [live for name in names if (live := self._pool.get(name)) and live.binds.is_bound]
         healthy = [live for live in bound if live.health.usable(True, now)]
         # A resting carrier is passed over only while another one can take the message.
         for live in healthy or bound:
@@ -194,7 +194,7 @@ class Dispatcher:
             delay = live.bucket.take(loop.time())
             if delay:
                 await asyncio.sleep(delay)
-            outcome = await live.client.request(pdu)
+            outcome = await live.binds.request(pdu)
             if outcome.ok and outcome.response is not None:
                 live.health.record_success()
                 carrier_id: str = getattr(outcome.response, "message_id", "")

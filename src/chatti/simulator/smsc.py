@@ -120,11 +120,16 @@ class Simulator:
     async def start(self) -> None:
         await self._server.start()
         self.config.port = self._server.port
-        if not self._senders:
-            self._senders = [
-                asyncio.create_task(self._send_receipts(), name=f"receipt sender {n}")
-                for n in range(self.config.window)
-            ]
+        self._add_receipt_senders(self.config.window)
+
+    def _add_receipt_senders(self, wanted: int) -> None:
+        """Enough receipt senders to fill the window of every bind: each waits for room
+        in the window of the connection it picked, so extra ones cost nothing."""
+        while len(self._senders) < wanted:
+            number = len(self._senders)
+            self._senders.append(
+                asyncio.create_task(self._send_receipts(), name=f"receipt sender {number}")
+            )
 
     async def stop(self) -> None:
         for task in self._senders:
@@ -167,6 +172,12 @@ class Simulator:
             self.stats.bind_refusals += 1
             return CommandStatus.ESME_RINVPASWD
         self.stats.binds += 1
+        if self._senders:  # started: room for this bind's window of receipts too
+            receivers = 1 + sum(
+                connection.session.state in RECEIVING_STATES
+                for connection in self._server.connections
+            )
+            self._add_receipt_senders(self.config.window * receivers)
         return CommandStatus.ESME_ROK
 
     def handle(self, connection: Connection, pdu: p.Pdu) -> HandlerResult:

@@ -76,11 +76,20 @@ class SmppClient:
         self._bound = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.binds = 0  # successful binds, counted for health reports
+        self.requests = 0  # requests sent over its binds
         self.last_error = ""
 
     @property
     def is_bound(self) -> bool:
         return self._bound.is_set()
+
+    @property
+    def window_free(self) -> int:
+        """Requests that may be sent now without waiting for an answer (0 unbound)."""
+        connection = self._connection
+        if connection is None or not self._bound.is_set():
+            return 0
+        return connection.session.window_free
 
     def start(self) -> None:
         """Connect and keep the bind up in a task this client owns, until `stop`."""
@@ -112,6 +121,7 @@ class SmppClient:
         connection = self._connection
         if connection is None or not self._bound.is_set():
             return Outcome(OutcomeKind.NOT_BOUND)
+        self.requests += 1
         return await connection.request(pdu)
 
     async def stop(self, timeout: float = 5.0) -> None:

@@ -155,6 +155,9 @@ class Idempotency:
     response: StoredResponse
 
 
+MAX_BINDS = 32  # connections to one carrier from one sender process
+
+
 @dataclass(frozen=True, slots=True)
 class Carrier:
     name: str
@@ -166,6 +169,7 @@ class Carrier:
     bind_type: str = "transceiver"
     window: int = 10
     max_tps: int = 0
+    binds: int = 1  # connections to the carrier, each with its own window
 
     @classmethod
     def from_row(cls, row: Any) -> Carrier:
@@ -179,6 +183,7 @@ class Carrier:
             row.bind_type,
             row.window,
             row.max_tps,
+            row.binds,
         )
 
 

@@ -398,6 +398,7 @@ async def upsert_carrier(store: Store, carrier: Carrier) -> None:
         "bind_type": carrier.bind_type,
         "window": carrier.window,
         "max_tps": carrier.max_tps,
+        "binds": carrier.binds,
     }
     async with store.write() as connection:
         updated = await connection.execute(

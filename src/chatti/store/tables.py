@@ -134,6 +134,7 @@ carriers = sa.Table(
     sa.Column("bind_type", sa.String(12), nullable=False, default="transceiver"),
     sa.Column("window", sa.Integer, nullable=False, default=10),
     sa.Column("max_tps", sa.Integer, nullable=False, default=0),
+    sa.Column("binds", sa.Integer, nullable=False, server_default="1"),
     sa.Column("created_at", sa.BigInteger, nullable=False),
 )
 
