@@ -1,5 +1,6 @@
-"""parse_number's shortcut for canonical E.164 must read every number exactly as
-phonenumbers.parse does: same validity, same E.164 form, same country."""
+"""The shortcuts of chatti.api.numbers must read every number exactly as phonenumbers
+does: parse_number as phonenumbers.parse, valid_region as is_valid_number with
+region_code_for_number; so the same validity, E.164 form and country."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chatti.api.validation import check_recipient, parse_number
+from chatti.api.numbers import parse_number, valid_region
+from chatti.api.validation import check_recipient
 
 
 def outcome(parsed: phonenumbers.PhoneNumber) -> tuple[bool, str, str | None]:
@@ -21,24 +23,33 @@ def outcome(parsed: phonenumbers.PhoneNumber) -> tuple[bool, str, str | None]:
 
 def same_as_phonenumbers(number: str) -> None:
     try:
-        expected = outcome(phonenumbers.parse(number, None))
+        reference = phonenumbers.parse(number, None)
     except phonenumbers.NumberParseException:
         with pytest.raises(phonenumbers.NumberParseException):
             parse_number(number)
         return
-    assert outcome(parse_number(number)) == expected, number
+    expected = outcome(reference)
+    parsed = parse_number(number)
+    assert outcome(parsed) == expected, number
+    valid, _, region = expected
+    assert valid_region(parsed) == (region if valid else None), number
+    assert valid_region(reference) == (region if valid else None), number
 
 
 EXAMPLES = sorted(
     phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
     for region in phonenumbers.SUPPORTED_REGIONS
-    for kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE)
+    for kind in phonenumbers.PhoneNumberType.values()
     if (example := phonenumbers.example_number_for_type(region, kind)) is not None
+) + sorted(
+    phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+    for code in phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS
+    if (example := phonenumbers.example_number_for_non_geo_entity(code)) is not None
 )
 
 
 def test_every_regions_example_numbers_read_alike() -> None:
-    assert len(EXAMPLES) > 400
+    assert len(EXAMPLES) > 1000
     for number in EXAMPLES:
         same_as_phonenumbers(number)
         same_as_phonenumbers(number[:-1])  # one digit short: often invalid

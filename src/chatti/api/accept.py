@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from chatti.api.errors import ApiError, error_body, field_errors_from_pydantic
@@ -57,8 +58,8 @@ class Accepting:
 
 def parse_json(raw: bytes) -> Any:
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
         raise ApiError(400, "invalid_json", "the request body is not valid JSON") from None
 
 
@@ -145,7 +146,7 @@ async def _commit(
 
 
 def _json(payload: Any) -> bytes:
-    return json.dumps(payload).encode()
+    return orjson.dumps(payload)
 
 
 async def accept_message(

@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import logging
 import random
+from collections import deque
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
@@ -108,6 +109,10 @@ class Simulator:
         self._submit_count = 0
         self._receipts: asyncio.Queue[_PendingReceipt] = asyncio.Queue()
         self._senders: list[asyncio.Task[None]] = []
+        # Receipts waiting out dlr_delay_ms, in due order (the delay is the same for all):
+        # one timer for the next, not a timer per receipt.
+        self._delayed: deque[tuple[float, _PendingReceipt]] = deque()
+        self._delay_timer: asyncio.Handle | None = None
 
     @property
     def port(self) -> int:
@@ -121,6 +126,8 @@ class Simulator:
         await self._server.start()
         self.config.port = self._server.port
         self._add_receipt_senders(self.config.window)
+        if self._delayed and self._delay_timer is None:
+            self._delay_timer = asyncio.get_running_loop().call_soon(self._release_delayed)
 
     def _add_receipt_senders(self, wanted: int) -> None:
         """Enough receipt senders to fill the window of every bind: each waits for room
@@ -132,6 +139,9 @@ class Simulator:
             )
 
     async def stop(self) -> None:
+        if self._delay_timer is not None:
+            self._delay_timer.cancel()
+            self._delay_timer = None
         for task in self._senders:
             task.cancel()
         await asyncio.gather(*self._senders, return_exceptions=True)
@@ -236,10 +246,22 @@ class Simulator:
                     text=short_message[:20].decode("latin-1"),
                 )
                 self.stats.receipts_pending += 1
-                asyncio.get_running_loop().call_later(
-                    config.dlr_delay_ms / 1000, self._receipt_due, receipt
-                )
+                self._delay(receipt)
         return p.response_to(pdu, message_id=message_id)
+
+    def _delay(self, receipt: _PendingReceipt) -> None:
+        loop = asyncio.get_running_loop()
+        self._delayed.append((loop.time() + self.config.dlr_delay_ms / 1000, receipt))
+        if self._delay_timer is None:
+            self._delay_timer = loop.call_at(self._delayed[0][0], self._release_delayed)
+
+    def _release_delayed(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        delayed = self._delayed
+        while delayed and delayed[0][0] <= now:
+            self._receipts.put_nowait(delayed.popleft()[1])
+        self._delay_timer = loop.call_at(delayed[0][0], self._release_delayed) if delayed else None
 
     def _new_message_id(self) -> str:
         self._next_id += 1

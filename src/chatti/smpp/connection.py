@@ -297,7 +297,9 @@ class Connection:
             )
             self._answer_failure(pdu)
             return
-        if inspect.isawaitable(result):
+        if isinstance(result, p.Pdu):  # the common answer, checked first: it is cheaper
+            self.send(result)
+        elif inspect.isawaitable(result):
             # A future (what receipt intake returns) is answered from its callback; a
             # coroutine gets a task first, which is cancelled if the connection closes.
             pending = asyncio.ensure_future(result)
@@ -305,8 +307,6 @@ class Connection:
                 self._handler_tasks.add(pending)
                 pending.add_done_callback(self._handler_tasks.discard)
             pending.add_done_callback(partial(self._answer_when_done, pdu))
-        elif result is not None:
-            self.send(result)
 
     def _answer_when_done(self, pdu: p.Pdu, done: asyncio.Future[p.Pdu | None]) -> None:
         """A handler's awaitable settled: send its response, or "try again later"."""

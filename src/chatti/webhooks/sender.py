@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import httpx
+import orjson
 
 from chatti.store import outbox
 from chatti.store.engine import Store
@@ -83,7 +83,7 @@ class WebhookSender:
 
     async def _post(self, group: Sequence[outbox.PendingWebhook]) -> outbox.WebhookAttempt:
         first = group[0]
-        body = json.dumps([event.payload for event in group], separators=(",", ":")).encode()
+        body = orjson.dumps([event.payload for event in group])
         headers = signing.headers(first.secret, int(time.time()), body)
         started = time.perf_counter()
         status: int | None = None
