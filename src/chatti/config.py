@@ -141,8 +141,12 @@ def load_settings(
                 initial_seconds=_positive_number(webhooks, "retry_initial_seconds", 5.0),
             ),
             concurrency=_positive_int(webhooks, "concurrency", 32),
+            claim_size=_positive_int(webhooks, "claim_size", _WEBHOOKS.claim_size),
         ),
     )
+
+
+_WEBHOOKS = WebhookSettings()
 
 
 def _table(document: dict[str, Any], name: str) -> dict[str, Any]:

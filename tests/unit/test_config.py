@@ -79,3 +79,10 @@ def test_several_binds_to_a_carrier(tmp_path: Path) -> None:
     text = ISSUE_SHAPE.replace("max_tps = 0", "max_tps = 0\nbinds = 4")
     settings = load_settings(tmp_path, write(tmp_path, text))
     assert settings.carriers[0].binds == 4
+
+
+def test_webhook_claim_size(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path, write(tmp_path, "[webhooks]\nclaim_size = 100\n"))
+    assert settings.webhooks.claim_size == 100
+    with pytest.raises(ConfigError, match="claim_size"):
+        load_settings(tmp_path, write(tmp_path, "[webhooks]\nclaim_size = 0\n"))
