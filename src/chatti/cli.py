@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Coroutine, Sequence
@@ -126,8 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--sender-processes",
         type=int,
-        default=1,
-        help="the node's [sending] processes (default 1)",
+        default=min(2, os.cpu_count() or 1),
+        help="the node's [sending] processes (default: 2, or 1 on a single core)",
     )
     bench.add_argument(
         "--binds",
