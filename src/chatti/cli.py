@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import signal
 import sys
 from collections.abc import Coroutine, Sequence
@@ -127,8 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--sender-processes",
         type=int,
-        default=min(2, os.cpu_count() or 1),
-        help="the node's [sending] processes (default: 2, or 1 on a single core)",
+        default=1,
+        help="the node's [sending] processes (default 1, as in chatti serve)",
     )
     bench.add_argument(
         "--binds",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
@@ -36,8 +35,8 @@ def test_end_to_end_bench_json() -> None:
     assert body["processes"]["chatti serve: sender process"]["cpu_seconds"] > 0
     for stage in ("request_to_202", "accepted_to_submitted", "submitted_to_receipt"):
         assert set(body["latency_ms"][stage]) == {"p50", "p95", "p99"}
-    # by default one sender process per core, up to two, each with its bind to the simulator
-    assert (body["sender_processes"], body["binds"]) == (min(2, os.cpu_count() or 1), 1)
+    # by default the node's own default: one sender process with one bind to the simulator
+    assert (body["sender_processes"], body["binds"]) == (1, 1)
     senders = {"chatti serve: sender process"} | {
         f"chatti serve: sender process {n}" for n in range(2, body["sender_processes"] + 1)
     }
