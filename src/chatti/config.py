@@ -149,8 +149,26 @@ def load_settings(
 _WEBHOOKS = WebhookSettings()
 
 
+_SECTION_KEYS = {
+    "database": {"url"},
+    "api": {"max_batch", "max_body_bytes"},
+    "sending": {
+        "node_id",
+        "separate_process",
+        "processes",
+        "batch_size",
+        "lease_seconds",
+        "workers",
+        "default_validity_seconds",
+    },
+    "webhooks": {"retry_initial_seconds", "concurrency", "claim_size"},
+}
+
+
 def _table(document: dict[str, Any], name: str) -> dict[str, Any]:
     value = document.get(name, {})
+    if isinstance(value, dict) and (unknown := set(value) - _SECTION_KEYS[name]):
+        raise ConfigError(f"[{name}] unknown key(s): {', '.join(sorted(unknown))}")
     if not isinstance(value, dict):
         raise ConfigError(f"[{name}] must be a table")
     return value

@@ -59,6 +59,8 @@ def test_no_file_means_sqlite_in_the_data_dir(tmp_path: Path) -> None:
         ("[[routes]]\nmatch='Germany'\ncarriers=['a']\n", "match"),
         (ISSUE_SHAPE + "\n[[routes]]\nmatch='DE'\ncarriers=['nope']\n", "unknown carrier"),
         ("[api]\nmax_batch = 0\n", "max_batch"),
+        ("[webhooks]\nclaimsize = 100\n", r"\[webhooks\] unknown key\(s\): claimsize"),
+        ("[sending]\nprocess = 2\n", r"\[sending\] unknown key\(s\): process"),
         (
             "[[carriers]]\nname='a'\nhost='h'\nport=1\nsystem_id='x'\nbinds=0\n",
             "binds is 1 to 32",
