@@ -62,7 +62,9 @@ class Sender:
     async def wait_bound(self, timeout: float) -> bool:
         """Wait until some carrier is bound, up to `timeout`."""
         waiters = [
-            asyncio.create_task(live.binds.wait_bound(timeout)) for live in self.pool.live.values()
+            asyncio.create_task(client.wait_bound(timeout))
+            for live in self.pool.live.values()
+            for client in live.binds.clients
         ]
         if waiters:
             _done, pending = await asyncio.wait(

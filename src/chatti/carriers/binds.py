@@ -40,16 +40,6 @@ class CarrierBinds:
         for client in self.clients:
             client.start()
 
-    async def wait_bound(self, timeout: float) -> bool:
-        """Wait until one of the connections is bound, up to `timeout`."""
-        waiters = [asyncio.create_task(client.wait_bound(timeout)) for client in self.clients]
-        _done, pending = await asyncio.wait(
-            waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-        )
-        for waiter in pending:
-            waiter.cancel()
-        return self.is_bound
-
     async def request(self, pdu: p.Pdu) -> Outcome:
         if len(self.clients) == 1:
             return await self.clients[0].request(pdu)
@@ -69,11 +59,6 @@ class CarrierBinds:
             if outcome.kind is not OutcomeKind.NOT_BOUND:
                 return outcome
         return outcome
-
-    def drop(self) -> None:
-        """Close every connection at once, as a network failure would (tests)."""
-        for client in self.clients:
-            client.drop()
 
     async def stop(self) -> None:
         await asyncio.gather(*(client.stop() for client in self.clients))
