@@ -16,8 +16,8 @@ import logging
 import socket
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from functools import partial
+from typing import NamedTuple
 
 from chatti.smpp import pdu as p
 from chatti.smpp import session as s
@@ -38,8 +38,7 @@ class OutcomeKind(enum.Enum):
     NOT_BOUND = "not_bound"  # never sent
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     kind: OutcomeKind
     response: p.Pdu | None = None
     sequence_number: int = 0

@@ -12,8 +12,8 @@ present, win over the text. Parsing never raises on a receipt it can read an id 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from chatti.smpp import pdu as p
 from chatti.smpp.constants import MESSAGE_TYPE_MASK, EsmClass, MessageState, TlvTag
@@ -57,8 +57,7 @@ FINAL_STATES = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Receipt:
+class Receipt(NamedTuple):
     message_id: str
     state: MessageState | None  # None when the stat word is one we do not know
     stat: str  # the word as the carrier wrote it

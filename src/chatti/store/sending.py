@@ -10,8 +10,7 @@ already have been submitted by the dead node: it is flagged `possible_duplicate`
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -32,15 +31,13 @@ FINAL_STATUSES = frozenset(
 RECEIPT_STATUSES = (MessageStatus.DELIVERED, MessageStatus.UNDELIVERED, MessageStatus.EXPIRED)
 
 
-@dataclass(frozen=True, slots=True)
-class SubmittedSegment:
+class SubmittedSegment(NamedTuple):
     number: int  # 1-based
     carrier_message_id: str
     at: int = 0  # when the carrier's answer came (microseconds); 0: when recorded
 
 
-@dataclass(frozen=True, slots=True)
-class Submission:
+class Submission(NamedTuple):
     """What happened to one claimed message on one try."""
 
     message_id: str
@@ -53,8 +50,7 @@ class Submission:
     unknown_outcome: bool = False  # a part left without an answer: may be at the carrier
 
 
-@dataclass(frozen=True, slots=True)
-class ReceiptUpdate:
+class ReceiptUpdate(NamedTuple):
     carrier: str
     carrier_message_ids: tuple[str, ...]  # the id as received, then its other forms
     status: MessageStatus  # delivered, undelivered or expired
@@ -62,8 +58,7 @@ class ReceiptUpdate:
     received_at: int
 
 
-@dataclass(frozen=True, slots=True)
-class Claimed:
+class Claimed(NamedTuple):
     """A message claimed for sending: what its submit_sm PDUs are made of."""
 
     id: str
