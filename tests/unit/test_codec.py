@@ -169,6 +169,34 @@ def test_fast_short_message_decoder_agrees_with_the_table(body: bytes) -> None:
     assert results[0] == results[1]
 
 
+@pytest.mark.parametrize("cls", sorted(codec._FAST_ENCODERS, key=lambda c: c.__name__))
+@settings(max_examples=200)
+@given(data=st.data())
+def test_fast_encoders_agree_with_the_table(cls: type[p.Pdu], data: st.DataObject) -> None:
+    pdu = data.draw(pdus_of(cls))
+    sequence = data.draw(st.integers(1, 0x7FFFFFFF))
+    assert codec.encode(pdu, sequence) == codec.encode_by_table(pdu, sequence)
+
+
+@pytest.mark.parametrize(
+    "pdu",
+    [
+        p.SubmitSm(source_addr="x" * 21),
+        p.DeliverSm(short_message=b"x" * 255),
+        p.SubmitSm(esm_class=256),
+        p.SubmitSmResp(message_id="x" * 65),
+    ],
+    ids=["long address", "long short_message", "octet out of range", "long message_id"],
+)
+def test_fast_encoders_fail_as_the_table_does(pdu: p.Pdu) -> None:
+    errors = []
+    for encode in (codec.encode, lambda pdu: codec.encode_by_table(pdu, 0)):
+        with pytest.raises((LocalProtocolError, ValueError)) as raised:
+            encode(pdu)
+        errors.append((type(raised.value), str(raised.value)))
+    assert errors[0] == errors[1]
+
+
 def test_unknown_command_id_asks_for_generic_nack() -> None:
     with pytest.raises(RemoteProtocolError) as caught:
         codec.decode(bytes.fromhex("00000010000000990000000000000005"))
