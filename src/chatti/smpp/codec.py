@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Final, NamedTuple
 
 from chatti.smpp import pdu as p
@@ -513,7 +513,7 @@ def _slot_setter(cls: type, name: str) -> Any:
     raise AssertionError(f"{cls.__name__} has no slot {name}")
 
 
-_FAST_ENCODERS: dict[type[p.Pdu], Any] = {
+_FAST_ENCODERS: dict[type[p.Pdu], Callable[[Any], bytes]] = {
     p.SubmitSm: _encode_short_message,
     p.DeliverSm: _encode_short_message,
     p.SubmitSmResp: _encode_message_id,
