@@ -178,6 +178,44 @@ async def test_messages_are_delivered_and_every_status_is_signed_to_the_webhook(
         await sim.stop()
 
 
+async def test_webhooks_go_to_the_message_url_else_the_account_url_else_nowhere(
+    database_url: str, tmp_path: Path, receiver: Receiver
+) -> None:
+    """The sender reads each message's webhook target with its claim and its receipt
+    lookup; this holds those reads to the rule: own URL, else the account's, else none."""
+    sim = await simulator()
+    node = await started(
+        settings_for(database_url, tmp_path, [carrier("sim", sim)], [Route("*", ("sim",))])
+    )
+    try:
+        shop, _ = await queries.create_account(node.store, "shop", callback_url=receiver.url)
+        quiet, _ = await queries.create_account(node.store, "quiet")
+        own_url = receiver.url + "?own"
+        by_account = [new_message(f"+49151123450{n:02d}") for n in range(3)]
+        own = new_message("+4915112345100", callback_url=own_url)
+        silent = new_message("+4915112345101")
+        quiet_own = new_message("+4915112345102", callback_url=own_url)
+        await accept(node, shop, [*by_account, own])
+        await accept(node, quiet, [silent, quiet_own])
+        delivered = lambda m: m.status is MessageStatus.DELIVERED  # noqa: E731
+        await wait_for(node, shop, [m.id for m in [*by_account, own]], delivered)
+        await wait_for(node, quiet, [silent.id, quiet_own.id], delivered)
+        async with node.store.read() as connection:
+            rows = (
+                await connection.execute(
+                    sa.text("SELECT account_id, message_id, url, status FROM webhook_outbox")
+                )
+            ).all()
+        steps = ("submitted", "delivered")
+        expected = {(shop.id, m.id, receiver.url, step) for m in by_account for step in steps}
+        expected |= {(shop.id, own.id, own_url, step) for step in steps}
+        expected |= {(quiet.id, quiet_own.id, own_url, step) for step in steps}
+        assert {tuple(row) for row in rows} == expected
+    finally:
+        await node.stop()
+        await sim.stop()
+
+
 async def test_routing_by_prefix_country_and_default(database_url: str, tmp_path: Path) -> None:
     sims = {name: await simulator() for name in ("mobile", "germany", "world")}
     carriers = [carrier(name, sim) for name, sim in sims.items()]

@@ -7,10 +7,12 @@ from chatti.smpp import pdu as p
 from chatti.smpp.constants import EsmClass, Npi, RegisteredDelivery, Ton
 from chatti.store.sending import Claimed
 
+_ENCODINGS = {encoding.value: encoding for encoding in sms_text.Encoding}  # Encoding(v) costs 1 µs
+
 
 def submit_pdus(message: Claimed, reference: int) -> list[p.SubmitSm]:
     """One submit_sm per segment, asking for a receipt; `reference` ties the parts."""
-    encoded = sms_text.encode(message.body, reference, sms_text.Encoding(message.encoding))
+    encoded = sms_text.encode(message.body, reference, _ENCODINGS[message.encoding])
     source_ton, source_npi, source = sender_address(message.sender)
     esm_class = EsmClass.UDHI if encoded.has_udh else EsmClass.DEFAULT
     validity = relative_time(message.validity_period) if message.validity_period else ""

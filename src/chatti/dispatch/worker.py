@@ -211,10 +211,24 @@ class Dispatcher:
             log.info("message %s part %d: %s", message.id, number, error)
             if isinstance(decision, retry.GiveUp):
                 return sending.Submission(
-                    message.id, name, tuple(sent), False, failed=decision.reason, error=error
+                    message.id,
+                    name,
+                    tuple(sent),
+                    False,
+                    failed=decision.reason,
+                    error=error,
+                    account_id=message.account_id,
+                    callback_url=message.callback_url,
                 )
             return self._later(message, name, error, tuple(sent), outcome.may_have_been_delivered)
-        return sending.Submission(message.id, name, tuple(sent), complete=True)
+        return sending.Submission(
+            message.id,
+            name,
+            tuple(sent),
+            complete=True,
+            account_id=message.account_id,
+            callback_url=message.callback_url,
+        )
 
     def _later(
         self,

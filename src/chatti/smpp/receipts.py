@@ -64,13 +64,21 @@ class Receipt(NamedTuple):
     error: str  # err: from the text, or the network_error_code TLV in hex
     submitted: int | None
     delivered: int | None
-    submit_date: datetime | None
-    done_date: datetime | None
+    submit_date_text: str  # YYMMDDhhmm[ss] as written; read as a date when asked for
+    done_date_text: str
     text: str
 
     @property
     def is_final(self) -> bool:
         return self.state in FINAL_STATES
+
+    @property
+    def submit_date(self) -> datetime | None:
+        return parse_receipt_date(self.submit_date_text)
+
+    @property
+    def done_date(self) -> datetime | None:
+        return parse_receipt_date(self.done_date_text)
 
 
 def is_receipt(pdu: p.Pdu) -> bool:
@@ -110,8 +118,8 @@ def parse_receipt(pdu: p.DeliverSm | p.DataSm) -> Receipt | None:
         error=error,
         submitted=_int_or_none(fields.get("sub")),
         delivered=_int_or_none(fields.get("dlvrd")),
-        submit_date=parse_receipt_date(fields.get("submit date", "")),
-        done_date=parse_receipt_date(fields.get("done date", "")),
+        submit_date_text=fields.get("submit date", ""),
+        done_date_text=fields.get("done date", ""),
         text=fields.get("text", ""),
     )
 

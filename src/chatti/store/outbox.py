@@ -31,9 +31,15 @@ def iso_time(microseconds: int) -> str:
     return f"{prefix}.{fraction:06d}Z"
 
 
+WebhookTarget = tuple[str, str | None]  # a message's account, and its callback URL if any
+
 # One outbox row per changed message whose callback URL (its own, else its account's
-# default) is set: an INSERT ... SELECT run once per message in one executemany, so
-# that nothing of the message travels through Python at the status change.
+# default) is set. The sender knows it for what it submits and receives (the claim and
+# the receipt lookup read it): a plain INSERT. Other changes look it up per message.
+_ENQUEUE_KNOWN = Sql(
+    "INSERT INTO webhook_outbox (account_id, message_id, url, status, detail, occurred_at,"
+    " attempts, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?)"
+)
 _ENQUEUE = Sql(
     "INSERT INTO webhook_outbox (account_id, message_id, url, status, detail, occurred_at,"
     " attempts, next_attempt_at, created_at)"
@@ -51,17 +57,26 @@ async def enqueue_status_events(
     status: MessageStatus,
     now: int,
     details: dict[str, str | None],
+    targets: dict[str, WebhookTarget] | None = None,
 ) -> None:
     """Queue a `message.status` webhook for each message that has a callback URL."""
-    if message_ids:
-        value = status.value
-        await connection.run_many(
-            _ENQUEUE,
-            [
-                (value, details.get(message_id), now, now, now, message_id)
-                for message_id in message_ids
-            ],
-        )
+    value = status.value
+    known = targets or {}
+    direct = []
+    looked_up = []
+    for message_id in message_ids:
+        target = known.get(message_id)
+        if target is None:
+            looked_up.append((value, details.get(message_id), now, now, now, message_id))
+        elif target[1] is not None:
+            account_id, url = target
+            direct.append(
+                (account_id, message_id, url, value, details.get(message_id), now, now, now)
+            )
+    if direct:
+        await connection.run_many(_ENQUEUE_KNOWN, direct)
+    if looked_up:
+        await connection.run_many(_ENQUEUE, looked_up)
 
 
 @dataclass(frozen=True, slots=True)

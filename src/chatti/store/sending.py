@@ -29,6 +29,7 @@ FINAL_STATUSES = frozenset(
     }
 )
 RECEIPT_STATUSES = (MessageStatus.DELIVERED, MessageStatus.UNDELIVERED, MessageStatus.EXPIRED)
+_STATUSES = {status.value: status for status in MessageStatus}  # cheaper than MessageStatus(v)
 
 
 class SubmittedSegment(NamedTuple):
@@ -48,6 +49,10 @@ class Submission(NamedTuple):
     failed: str | None = None  # a permanent refusal: the message fails
     error: str | None = None
     unknown_outcome: bool = False  # a part left without an answer: may be at the carrier
+    # Where the message's webhooks go (from its claim), so that recording the status
+    # change needs no lookup; "" when not known, and the outbox looks it up.
+    account_id: str = ""
+    callback_url: str | None = None
 
 
 class ReceiptUpdate(NamedTuple):
@@ -71,6 +76,8 @@ class Claimed(NamedTuple):
     validity_period: int | None
     attempts: int
     possible_duplicate: bool
+    account_id: str = ""
+    callback_url: str | None = None  # its own, else its account's: where webhooks go
 
 
 _CLAIM_SQL = f"""
@@ -82,7 +89,8 @@ WHERE id IN (
         AND (lease_until IS NULL OR lease_until < ?)
     ORDER BY next_attempt_at LIMIT ? {{lock}})
 RETURNING id, to_number, country, sender, body, encoding, segment_count, validity_period,
-    attempts, possible_duplicate
+    attempts, possible_duplicate, account_id,
+    COALESCE(callback_url, (SELECT a.callback_url FROM accounts a WHERE a.id = messages.account_id))
 """
 _CLAIM = Sql.claiming(_CLAIM_SQL)
 
@@ -95,7 +103,8 @@ async def claim_messages(
     async with store.write() as connection:
         rows = await connection.fetch(_CLAIM, (node, lease_until, now, now, limit))
     claimed = [
-        Claimed(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9])) for r in rows
+        Claimed(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]), r[10], r[11])
+        for r in rows
     ]
     claimed.sort(key=lambda message: message.id)
     return claimed
@@ -159,6 +168,7 @@ async def record_submissions(
             details={r.message_id: _proof(r) for r in complete},
             extra={"submitted_at": now},
             carriers={r.message_id: r.carrier for r in complete},
+            targets=_targets(complete),
         )
     later = [
         (r.retry_at or now, r.error, r.unknown_outcome, now, r.message_id)
@@ -177,11 +187,16 @@ async def record_submissions(
                 details={result.message_id: result.failed},
                 extra={"done_at": now},
                 carriers={result.message_id: result.carrier},
+                targets=_targets([result]),
             )
     # Receipts that came before their submit was recorded: rare, so first a cheap look.
     if segment_rows and await connection.fetch(_ANY_EARLY_RECEIPT):
         pairs = {(str(row[2]), str(row[3])) for row in segment_rows}
         await _apply_early_receipts(connection, pairs, now)
+
+
+def _targets(results: Sequence[Submission]) -> dict[str, outbox.WebhookTarget]:
+    return {r.message_id: (r.account_id, r.callback_url) for r in results if r.account_id}
 
 
 Outcome = Submission | ReceiptUpdate  # what the carrier side records
@@ -241,8 +256,10 @@ async def release_claims(store: Store, node: str) -> int:
 
 
 _FIND_PARTS = (
-    "SELECT s.message_id, s.number, s.carrier, s.carrier_message_id, m.segment_count, m.status"
-    " FROM message_segments s JOIN messages m ON m.id = s.message_id WHERE "
+    "SELECT s.message_id, s.number, s.carrier, s.carrier_message_id, m.segment_count, m.status,"
+    " m.account_id, COALESCE(m.callback_url, a.callback_url)"
+    " FROM message_segments s JOIN messages m ON m.id = s.message_id"
+    " JOIN accounts a ON a.id = m.account_id WHERE "
 )
 
 
@@ -278,7 +295,8 @@ async def record_receipts(
     for receipt in receipts:
         wanted.setdefault(receipt.carrier, set()).update(receipt.carrier_message_ids)
     rows = await connection.fetch(*receipt_lookup(wanted))
-    # message_id, number, carrier, carrier_message_id, segment_count, message status
+    # message_id, number, carrier, carrier_message_id, segment_count, message status,
+    # account, callback URL
     by_key = {(row[2], row[3]): row for row in rows}
     found: list[tuple[ReceiptUpdate, Any]] = []
     early: list[ReceiptUpdate] = []
@@ -311,17 +329,22 @@ async def record_receipts(
     # A one-part message takes its receipt's outcome; the others are read back whole.
     changes: dict[MessageStatus, dict[str, str | None]] = {}
     several_parts: set[str] = set()
-    for receipt, (message_id, _number, _carrier, _id, segment_count, status) in found:
+    for receipt, (message_id, _number, _carrier, _id, segment_count, status, *_) in found:
         if segment_count == 1:
-            _plan_change(
-                changes, message_id, MessageStatus(status), [(receipt.status, receipt.error)]
-            )
+            _plan_change(changes, message_id, _STATUSES[status], [(receipt.status, receipt.error)])
         else:
             several_parts.add(message_id)
     await _plan_settling(connection, sorted(several_parts), changes)
+    targets = {segment[0]: (segment[6], segment[7]) for _receipt, segment in found}
     for new_status, details in changes.items():
         await _change_status(
-            connection, list(details), new_status, now, details=details, extra={"done_at": now}
+            connection,
+            list(details),
+            new_status,
+            now,
+            details=details,
+            extra={"done_at": now},
+            targets=targets,
         )
     settled = {message_id for details in changes.values() for message_id in details}
     return [message_id if message_id in settled else None for message_id in matched]
@@ -515,9 +538,10 @@ async def _change_status(
     details: dict[str, str | None],
     extra: dict[str, object] | None = None,
     carriers: dict[str, str | None] | None = None,
+    targets: dict[str, outbox.WebhookTarget] | None = None,
 ) -> None:
     """Move messages to `status`, with their history rows and webhooks, in the caller's
-    transaction."""
+    transaction. `targets`: where the webhooks of some of them go, when known."""
     extra = extra or {}
     columns = (*extra, "carrier") if carriers else tuple(extra)
     sql = _status_update(columns)
@@ -531,7 +555,7 @@ async def _change_status(
         _INSERT_EVENT,
         [(message_id, status.value, now, details.get(message_id)) for message_id in message_ids],
     )
-    await outbox.enqueue_status_events(connection, message_ids, status, now, details)
+    await outbox.enqueue_status_events(connection, message_ids, status, now, details, targets)
 
 
 _INSERT_EVENT = Sql(
