@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterator
 from typing import Any
@@ -188,6 +189,8 @@ def test_malformed_json_is_400(api: httpx.Client, raw: bytes, code: str) -> None
     reply = api.post("/v1/messages", content=raw, headers={"content-type": "application/json"})
     assert reply.status_code == 400
     assert reply.json()["error"]["code"] == code
+    # the same compact form as every other answer of the API
+    assert reply.content == json.dumps(reply.json(), separators=(",", ":")).encode()
 
 
 def test_json_that_is_not_an_object(api: httpx.Client) -> None:

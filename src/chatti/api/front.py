@@ -7,10 +7,10 @@ length or streams chunks: this bounds the memory one client can make us hold.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 
+import orjson
 from fastapi import FastAPI
 from starlette.types import Message, Receive, Scope, Send
 
@@ -76,7 +76,7 @@ class Front:
             log_error(scope["method"], scope["path"], error)
             status, payload, headers = error_answer(error)
             extra = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
-            await _respond(send, status, json.dumps(payload).encode(), extra)
+            await _respond(send, status, orjson.dumps(payload), extra)
             return
         await _respond(send, answer.status, answer.body)
 
@@ -108,7 +108,7 @@ class Front:
 
     async def _refuse(self, send: Send) -> None:
         message = f"request bodies are limited to {self.max_bytes} bytes"
-        payload = json.dumps(error_body("request_too_large", message)).encode()
+        payload = orjson.dumps(error_body("request_too_large", message))
         await _respond(send, 413, payload, [(b"connection", b"close")])
 
 
