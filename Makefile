@@ -6,9 +6,14 @@ PORT ?= 2775
 
 .PHONY: run simulator test lint typecheck bench clean
 
+# Chatti alone for `make run`; its test tools (the `dev` extras) only for the targets that use them.
 $(BIN)/chatti: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.dev: $(BIN)/chatti
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
@@ -23,14 +28,14 @@ run: $(BIN)/chatti
 simulator: $(BIN)/chatti
 	$(BIN)/chatti simulator --host 127.0.0.1 --port $(PORT)
 
-lint: $(BIN)/chatti
+lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
-typecheck: $(BIN)/chatti
+typecheck: $(VENV)/.dev
 	$(BIN)/mypy
 
-test: $(BIN)/chatti tests/interop/node_modules lint typecheck
+test: $(VENV)/.dev tests/interop/node_modules lint typecheck
 	PYTHONASYNCIODEBUG=1 $(BIN)/pytest -n 2 -p no:cacheprovider
 
 bench: $(BIN)/chatti
