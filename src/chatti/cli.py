@@ -218,7 +218,14 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     # under the handler it found; with this one in place that ends in exit status 0.
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: None)
-    uvicorn.Server(config).run()
+    # The API's port is taken before anything starts: uvicorn would bind it only after
+    # the app's startup, by which time the embedded simulator (on a port the kernel
+    # picks) may have been given that very port. A port in use also fails at once.
+    listening = config.bind_socket()
+    # uvicorn marks it inheritable, for workers of its own; ours (the sender processes)
+    # must not hold it, or it outlives a killed node and the port stays taken.
+    listening.set_inheritable(False)
+    uvicorn.Server(config).run(sockets=[listening])
     return 0
 
 
