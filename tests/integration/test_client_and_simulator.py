@@ -92,22 +92,28 @@ async def test_bind_credentials_are_checked(simulator: Simulator) -> None:
     assert simulator.stats.bind_refusals >= 1
 
 
-async def test_receipt_acknowledged_only_after_the_handler_returns(simulator: Simulator) -> None:
-    release = asyncio.Event()
-    seen: list[p.Pdu] = []
+class HeldReceipts:
+    """A receipt handler that keeps every receipt unanswered until `release` is set."""
 
-    async def slow_handler(pdu: p.DeliverSm | p.DataSm) -> int:
-        seen.append(pdu)
-        await release.wait()
+    def __init__(self) -> None:
+        self.release = asyncio.Event()
+        self.seen: list[p.Pdu] = []
+
+    async def __call__(self, pdu: p.DeliverSm | p.DataSm) -> int:
+        self.seen.append(pdu)
+        await self.release.wait()
         return CommandStatus.ESME_ROK
 
-    async with SmppClient(client_config(simulator), slow_handler) as client:
+
+async def test_receipt_acknowledged_only_after_the_handler_returns(simulator: Simulator) -> None:
+    held = HeldReceipts()
+    async with SmppClient(client_config(simulator), held) as client:
         assert await client.wait_bound(5)
         assert (await client.request(submit(1))).ok
-        await eventually(lambda: len(seen) == 1, 5, "receipt reached the handler")
+        await eventually(lambda: len(held.seen) == 1, 5, "receipt reached the handler")
         await asyncio.sleep(0.1)  # give a wrong early acknowledgement time to show
         assert simulator.stats.receipts_acked == 0
-        release.set()
+        held.release.set()
         await eventually(lambda: simulator.stats.receipts_acked == 1, 5)
 
 
@@ -244,23 +250,16 @@ async def test_request_timeout_is_reported(simulator: Simulator) -> None:
 @pytest.mark.parametrize("simulator", [{"window": 3}], indirect=True)
 async def test_each_bind_gets_a_full_window_of_receipts(simulator: Simulator) -> None:
     """Receipts held unacknowledged fill every bind's window, not one window in all."""
-    release = asyncio.Event()
-    held: list[p.Pdu] = []
-
-    async def holding_handler(pdu: p.DeliverSm | p.DataSm) -> int:
-        held.append(pdu)
-        await release.wait()
-        return CommandStatus.ESME_ROK
-
-    first = SmppClient(client_config(simulator), holding_handler)
-    second = SmppClient(client_config(simulator), holding_handler)
+    held = HeldReceipts()
+    first = SmppClient(client_config(simulator), held)
+    second = SmppClient(client_config(simulator), held)
     async with first, second:
         assert await first.wait_bound(5)
         assert await second.wait_bound(5)
         for number in range(10):
             assert (await first.request(submit(number))).ok
-        await eventually(lambda: len(held) == 6, 5, "two windows of 3 receipts in flight")
+        await eventually(lambda: len(held.seen) == 6, 5, "two windows of 3 receipts in flight")
         await asyncio.sleep(0.1)  # a seventh would show now
-        assert len(held) == 6
-        release.set()
+        assert len(held.seen) == 6
+        held.release.set()
         await eventually(lambda: simulator.stats.receipts_acked == 10, 5)

@@ -88,7 +88,17 @@ def test_relative_validity() -> None:
 
 def message(body: str, encoding: str, segments: int) -> Claimed:
     return Claimed(
-        "01TEST", "+4915112345678", "DE", "Chatti", body, encoding, segments, 3600, 1, False
+        "01TEST",
+        "+4915112345678",
+        "DE",
+        "Chatti",
+        body,
+        encoding,
+        segments,
+        3600,
+        1,
+        False,
+        ("acct_test", None),
     )
 
 

@@ -217,17 +217,11 @@ class Dispatcher:
                     False,
                     failed=decision.reason,
                     error=error,
-                    account_id=message.account_id,
-                    callback_url=message.callback_url,
+                    webhook=message.webhook,
                 )
             return self._later(message, name, error, tuple(sent), outcome.may_have_been_delivered)
         return sending.Submission(
-            message.id,
-            name,
-            tuple(sent),
-            complete=True,
-            account_id=message.account_id,
-            callback_url=message.callback_url,
+            message.id, name, tuple(sent), complete=True, webhook=message.webhook
         )
 
     def _later(

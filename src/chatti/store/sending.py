@@ -49,10 +49,9 @@ class Submission(NamedTuple):
     failed: str | None = None  # a permanent refusal: the message fails
     error: str | None = None
     unknown_outcome: bool = False  # a part left without an answer: may be at the carrier
-    # Where the message's webhooks go (from its claim), so that recording the status
-    # change needs no lookup; "" when not known, and the outbox looks it up.
-    account_id: str = ""
-    callback_url: str | None = None
+    # Where the message's webhooks go (read with its claim), so that recording the
+    # status change needs no lookup; None: not known, the outbox looks it up.
+    webhook: outbox.WebhookTarget | None = None
 
 
 class ReceiptUpdate(NamedTuple):
@@ -76,8 +75,7 @@ class Claimed(NamedTuple):
     validity_period: int | None
     attempts: int
     possible_duplicate: bool
-    account_id: str = ""
-    callback_url: str | None = None  # its own, else its account's: where webhooks go
+    webhook: outbox.WebhookTarget  # its account, and its own callback URL else the account's
 
 
 _CLAIM_SQL = f"""
@@ -103,7 +101,7 @@ async def claim_messages(
     async with store.write() as connection:
         rows = await connection.fetch(_CLAIM, (node, lease_until, now, now, limit))
     claimed = [
-        Claimed(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]), r[10], r[11])
+        Claimed(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], bool(r[9]), (r[10], r[11]))
         for r in rows
     ]
     claimed.sort(key=lambda message: message.id)
@@ -196,7 +194,7 @@ async def record_submissions(
 
 
 def _targets(results: Sequence[Submission]) -> dict[str, outbox.WebhookTarget]:
-    return {r.message_id: (r.account_id, r.callback_url) for r in results if r.account_id}
+    return {r.message_id: r.webhook for r in results if r.webhook is not None}
 
 
 Outcome = Submission | ReceiptUpdate  # what the carrier side records
