@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ class Receiver:
     url: str
     received: list[Received] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
+    delay: float = 0.0  # seconds before each answer
+    arrived: int = 0  # POSTs read, answered or not
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def events(self) -> list[dict[str, Any]]:
@@ -45,6 +48,9 @@ def webhook_receiver() -> Iterator[Receiver]:
             length = int(self.headers.get("Content-Length", "0"))
             body = self.rfile.read(length)
             receiver = state["receiver"]
+            with receiver.lock:
+                receiver.arrived += 1
+            time.sleep(receiver.delay)
             with receiver.lock:
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
                 if status == 200:

@@ -21,14 +21,16 @@ from chatti.node import Node
 from chatti.sender import Sender
 from chatti.simulator import Simulator, SimulatorConfig
 from chatti.smpp.constants import CommandStatus
-from chatti.store import queries
+from chatti.store import outbox, queries
+from chatti.store.engine import Store
 from chatti.store.ids import new_ulid
+from chatti.store.migrate import upgrade
 from chatti.store.models import Account, Carrier, Message, MessageStatus, NewMessage, Route
 from chatti.store.outbox import webhook_counts
 from chatti.store.tables import webhook_attempts
 from chatti.webhooks import signing
 from chatti.webhooks.retry import WebhookRetry
-from chatti.webhooks.sender import WebhookSettings
+from chatti.webhooks.sender import WebhookSender, WebhookSettings
 from tests.databases import ENGINES, fresh_postgres_database
 from tests.helpers import eventually, eventually_async
 from tests.receiver import Receiver, webhook_receiver
@@ -350,6 +352,32 @@ async def test_webhook_retried_after_500_until_it_succeeds(
     finally:
         await node.stop()
         await sim.stop()
+
+
+async def test_webhooks_in_flight_at_a_stop_are_recorded_as_delivered(
+    database_url: str, receiver: Receiver
+) -> None:
+    receiver.delay = 0.5
+    store = Store(database_url)
+    try:
+        await upgrade(store)
+        account, _ = await queries.create_account(store, "shop", callback_url=receiver.url)
+        message = new_message()
+        await queries.accept_messages(store, account.id, [message])
+        async with store.write() as connection:
+            await outbox.enqueue_status_events(
+                connection, [message.id], MessageStatus.SUBMITTED, queries.now_us(), {}
+            )
+        webhooks = WebhookSender(store, "node", WebhookSettings())
+        running = asyncio.create_task(webhooks.run())
+        await eventually(lambda: receiver.arrived == 1, 10)
+        await webhooks.stop()  # while the POST waits for its answer
+        await asyncio.wait_for(running, 10)
+        await webhooks.close()
+        assert [e["message_id"] for e in receiver.events()] == [message.id]
+        assert await webhook_counts(store) == {"pending": 0, "delivered": 1, "gave_up": 0}
+    finally:
+        await store.close()
 
 
 async def test_messages_wait_for_a_carrier_and_leave_when_it_binds(

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from chatti.store import IdempotencyConflictError, NotFoundError, queries
+from chatti.store import IdempotencyConflictError, NotFoundError, outbox, queries
 from chatti.store.engine import Store
 from chatti.store.ids import new_ulid
 from chatti.store.models import (
@@ -20,7 +20,7 @@ from chatti.store.models import (
     Route,
     StoredResponse,
 )
-from chatti.store.tables import api_keys, metadata
+from chatti.store.tables import api_keys, metadata, webhook_attempts
 
 pytestmark = pytest.mark.asyncio
 
@@ -341,3 +341,27 @@ async def test_pending_webhooks_of_the_old_form_survive_migration_0003(
         assert pending.payload["status"] == "submitted"
         assert pending.payload["detail"] == "x"
         assert pending.payload["to"] == message.to_number
+
+
+async def test_a_webhook_claim_records_the_previous_rounds_attempts(store: Store) -> None:
+    hook = "http://127.0.0.1:9/hook"
+    account, _ = await queries.create_account(store, "shop", callback_url=hook)
+    batch = [new_message(f"+491511234560{n}") for n in range(3)]
+    await queries.accept_messages(store, account.id, batch)
+    async with store.write() as connection:
+        await outbox.enqueue_status_events(
+            connection, [m.id for m in batch], MessageStatus.SUBMITTED, 10, {}
+        )
+    first = await outbox.claim_webhooks(store, "node", 2, 60, 20)
+    assert len(first) == 2
+    settle = [
+        outbox.WebhookAttempt(hook, (first[0].id,), 30, 200, None, 1, True, None),
+        outbox.WebhookAttempt(hook, (first[1].id,), 30, 500, "HTTP 500", 1, False, 10**15),
+    ]
+    second = await outbox.claim_webhooks(store, "node", 10, 60, 40, settle=settle)
+    # The third event only: the first is delivered, the second waits for its retry.
+    assert [event.payload["message_id"] for event in second] == [batch[2].id]
+    assert await outbox.webhook_counts(store) == {"pending": 2, "delivered": 1, "gave_up": 0}
+    async with store.read() as connection:
+        codes = (await connection.execute(sa.select(webhook_attempts.c.status_code))).scalars()
+        assert sorted(codes) == [200, 500]

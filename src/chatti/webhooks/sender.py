@@ -52,16 +52,29 @@ class WebhookSender:
         self._wakeup.set()
 
     async def run(self) -> None:
+        posted: list[outbox.WebhookAttempt] = []  # recorded with the next claim
         while not self._stopping.is_set():
             try:
-                busy = await self._one_round()
+                due = await outbox.claim_webhooks(
+                    self._store,
+                    self._node,
+                    self._settings.claim_size,
+                    self._settings.lease_seconds,
+                    now_us(),
+                    settle=posted,
+                )
+                posted = []
+                if due:
+                    posted = await asyncio.gather(*(self._post(group) for group in _group(due)))
+                    continue
             except Exception:
                 log.exception("webhook round failed; its claims return when their lease ends")
-                busy = False
-            if not busy:
-                self._wakeup.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), self._settings.idle_poll_seconds)
+                posted = []
+            self._wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), self._settings.idle_poll_seconds)
+        if posted:
+            await outbox.record_webhook_attempts(self._store, posted)
 
     async def stop(self) -> None:
         self._stopping.set()
@@ -69,20 +82,6 @@ class WebhookSender:
 
     async def close(self) -> None:
         await self._client.aclose()
-
-    async def _one_round(self) -> bool:
-        due = await outbox.claim_webhooks(
-            self._store,
-            self._node,
-            self._settings.claim_size,
-            self._settings.lease_seconds,
-            now_us(),
-        )
-        if not due:
-            return False
-        attempts = await asyncio.gather(*(self._post(group) for group in _group(due)))
-        await outbox.record_webhook_attempts(self._store, attempts)
-        return True
 
     async def _post(self, group: Sequence[outbox.PendingWebhook]) -> outbox.WebhookAttempt:
         first = group[0]
