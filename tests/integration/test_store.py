@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+from contextlib import AsyncExitStack
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from chatti.store import IdempotencyConflictError, NotFoundError, outbox, queries
+from chatti.store import IdempotencyConflictError, NotFoundError, outbox, queries, sending
 from chatti.store.engine import Store
 from chatti.store.ids import new_ulid
+from chatti.store.migrate import upgrade
 from chatti.store.models import (
     Carrier,
     Idempotency,
@@ -21,6 +24,7 @@ from chatti.store.models import (
     StoredResponse,
 )
 from chatti.store.tables import api_keys, metadata, webhook_attempts
+from tests.databases import fresh_postgres_database
 
 pytestmark = pytest.mark.asyncio
 
@@ -202,8 +206,6 @@ async def test_group_commit_shares_transactions_and_keeps_requests_apart(store: 
 
 
 async def test_claims_are_leases_and_a_lost_lease_flags_a_possible_duplicate(store: Store) -> None:
-    from chatti.store import sending
-
     account, _ = await queries.create_account(store, "acme")
     batch = [new_message(to=f"+49151123456{n:02d}") for n in range(5)]
     await queries.accept_messages(store, account.id, batch)
@@ -226,8 +228,6 @@ async def test_claims_are_leases_and_a_lost_lease_flags_a_possible_duplicate(sto
 
 
 async def test_receipt_before_the_submit_is_recorded_is_kept_and_applied(store: Store) -> None:
-    from chatti.store import sending
-
     account, _ = await queries.create_account(store, "acme")
     message = new_message()
     await queries.accept_messages(store, account.id, [message])
@@ -253,8 +253,6 @@ async def test_receipt_before_the_submit_is_recorded_is_kept_and_applied(store: 
 
 
 async def test_same_carrier_id_at_another_carrier_is_not_matched(store: Store) -> None:
-    from chatti.store import sending
-
     account, _ = await queries.create_account(store, "acme")
     message = new_message()
     await queries.accept_messages(store, account.id, [message])
@@ -276,9 +274,6 @@ async def test_sqlite_write_waits_for_another_writer_without_blocking_the_loop(
     """A second process (here a plain sqlite3 connection) holds the write lock: the
     store's write waits for it while the event loop keeps running, then commits."""
     import sqlite3
-    from pathlib import Path
-
-    from chatti.store.migrate import upgrade
 
     path = Path(str(tmp_path)) / "locked.db"
     store = Store(f"sqlite:///{path}")
@@ -309,12 +304,6 @@ async def test_sqlite_write_waits_for_another_writer_without_blocking_the_loop(
 async def test_pending_webhooks_of_the_old_form_survive_migration_0003(
     engine: str, tmp_path: object
 ) -> None:
-    from contextlib import AsyncExitStack
-    from pathlib import Path
-
-    from chatti.store import outbox
-    from chatti.store.migrate import upgrade
-    from tests.databases import fresh_postgres_database
 
     async with AsyncExitStack() as stack:
         if engine == "sqlite":
@@ -365,3 +354,29 @@ async def test_a_webhook_claim_records_the_previous_rounds_attempts(store: Store
     async with store.read() as connection:
         codes = (await connection.execute(sa.select(webhook_attempts.c.status_code))).scalars()
         assert sorted(codes) == [200, 500]
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+async def test_messages_waiting_before_migration_0006_are_claimed_and_expired_after_it(
+    engine: str, tmp_path: Path
+) -> None:
+    async with AsyncExitStack() as stack:
+        if engine == "sqlite":
+            url = f"sqlite:///{tmp_path / 'old.db'}"
+        else:
+            url = await stack.enter_async_context(fresh_postgres_database())
+        store = Store(url)
+        stack.push_async_callback(store.close)
+        await upgrade(store, "0005")
+        account, _key = await queries.create_account(store, "old")
+        waiting, sent = new_message("+4915112345670"), new_message("+4915112345671")
+        await queries.accept_messages(store, account.id, [waiting, sent])
+        (claimed,) = await sending.claim_messages(store, "node", 1, 60, queries.now_us())
+        async with store.write() as connection:
+            await sending.record_submissions(
+                connection, [sending.Submission(claimed.id, "sim", (), True)], 1
+            )
+        await upgrade(store)
+        (later,) = await sending.claim_messages(store, "node", 10, 60, queries.now_us())
+        assert {later.id, claimed.id} == {waiting.id, sent.id}
+        assert await sending.expire_overdue(store, 10**16, 60) == 1

@@ -30,6 +30,10 @@ FINAL_STATUSES = frozenset(
 )
 RECEIPT_STATUSES = (MessageStatus.DELIVERED, MessageStatus.UNDELIVERED, MessageStatus.EXPIRED)
 _STATUSES = {status.value: status for status in MessageStatus}  # cheaper than MessageStatus(v)
+# Statuses written into the SQL rather than bound: the partial indexes of the accepted
+# and the submitted messages (migration 0006) serve only statements that name theirs.
+_IS_ACCEPTED = messages.c.status == sa.literal_column(f"'{MessageStatus.ACCEPTED.value}'")
+_IS_SUBMITTED = messages.c.status == sa.literal_column(f"'{MessageStatus.SUBMITTED.value}'")
 
 
 class SubmittedSegment(NamedTuple):
@@ -230,10 +234,7 @@ async def recover_claims(store: Store, node: str) -> int:
     async with store.write() as connection:
         result = await connection.execute(
             messages.update()
-            .where(
-                messages.c.claimed_by == node,
-                messages.c.status == MessageStatus.ACCEPTED.value,
-            )
+            .where(messages.c.claimed_by == node, _IS_ACCEPTED)
             .values(claimed_by=None, lease_until=None, possible_duplicate=True)
         )
     return int(result.rowcount or 0)
@@ -244,10 +245,7 @@ async def release_claims(store: Store, node: str) -> int:
     async with store.write() as connection:
         result = await connection.execute(
             messages.update()
-            .where(
-                messages.c.claimed_by == node,
-                messages.c.status == MessageStatus.ACCEPTED.value,
-            )
+            .where(messages.c.claimed_by == node, _IS_ACCEPTED)
             .values(claimed_by=None, lease_until=None)
         )
     return int(result.rowcount or 0)
@@ -499,21 +497,21 @@ def _plan_change(
     changes.setdefault(outcome, {})[message_id] = detail
 
 
-async def expire_overdue(store: Store, now: int, default_validity: int, limit: int = 1000) -> int:
-    """Submitted messages whose validity passed with no receipt become `expired`."""
+def overdue_query(now: int, default_validity: int, limit: int) -> sa.Select[tuple[str]]:
+    """Submitted messages whose validity passed with no receipt."""
     validity = sa.func.coalesce(messages.c.validity_period, default_validity)
     validity_us = sa.cast(validity, sa.BigInteger) * 1_000_000
+    return (
+        sa.select(messages.c.id)
+        .where(_IS_SUBMITTED, messages.c.submitted_at + validity_us < now)
+        .limit(limit)
+    )
+
+
+async def expire_overdue(store: Store, now: int, default_validity: int, limit: int = 1000) -> int:
+    """Submitted messages whose validity passed with no receipt become `expired`."""
     async with store.write() as connection:
-        rows = (
-            await connection.execute(
-                sa.select(messages.c.id)
-                .where(
-                    messages.c.status == MessageStatus.SUBMITTED.value,
-                    messages.c.submitted_at + validity_us < now,
-                )
-                .limit(limit)
-            )
-        ).all()
+        rows = (await connection.execute(overdue_query(now, default_validity, limit))).all()
         ids = [row.id for row in rows]
         if ids:
             await _change_status(

@@ -75,7 +75,20 @@ messages = sa.Table(
     sa.Column("possible_duplicate", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("last_error", sa.Text),
     sa.Index("ix_messages_account_id_id", "account_id", "id"),
-    sa.Index("ix_messages_status_next_attempt_at", "status", "next_attempt_at"),
+    # Only the messages still moving (migration 0006): the claim's, in due order, and
+    # the expiry sweep's. A statement must write the status into its SQL to use them.
+    sa.Index(
+        "ix_messages_due",
+        "next_attempt_at",
+        sqlite_where=sa.text("status = 'accepted'"),
+        postgresql_where=sa.text("status = 'accepted'"),
+    ),
+    sa.Index(
+        "ix_messages_awaiting_receipt",
+        "submitted_at",
+        sqlite_where=sa.text("status = 'submitted'"),
+        postgresql_where=sa.text("status = 'submitted'"),
+    ),
 )
 
 # One row per part of a message once it is submitted: each part has its own carrier id
