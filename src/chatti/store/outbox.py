@@ -134,15 +134,17 @@ async def claim_webhooks(
 ) -> list[PendingWebhook]:
     """Claim up to `limit` due events. `settle`, the attempts of the previous round, are
     recorded in the same transaction: one commit a round rather than two, so the write
-    lock is held less often (the sender process waits for it too)."""
+    lock is held less often (the sender process waits for it too). The events' contents
+    are read after the commit, by a reader, outside the write lock."""
     lease_until = now + int(lease_seconds * 1_000_000)
     async with store.write() as connection:
         await _record_attempts(connection, settle)
         claimed = [
             row[0] for row in await connection.fetch(_CLAIM, (node, lease_until, now, now, limit))
         ]
-        if not claimed:
-            return []
+    if not claimed:
+        return []
+    async with store.read() as connection:
         rows = await connection.fetch(
             Sql(_CLAIMED_EVENTS.format(ids=placeholders(len(claimed)))), claimed
         )
