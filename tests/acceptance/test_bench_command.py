@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
+
+from chatti.store import queries
+from chatti.store.engine import Store
+from chatti.store.migrate import upgrade
+from tests.databases import ENGINES, database_url_for
 
 
 def test_end_to_end_bench_json() -> None:
@@ -59,3 +68,27 @@ def test_smpp_bench_still_runs() -> None:
     assert result.returncode == 0, result.stderr[-2000:]
     body = json.loads(result.stdout)
     assert body["loopback"]["simulator_submits"] == 2000
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_bench_refuses_a_database_that_is_in_use(engine: str, tmp_path: Path) -> None:
+    with database_url_for(engine, tmp_path) as url:
+
+        async def use() -> None:
+            store = Store(url)
+            try:
+                await upgrade(store)
+                await queries.create_account(store, "someone's")
+            finally:
+                await store.close()
+
+        asyncio.run(use())
+        result = subprocess.run(
+            [sys.executable, "-m", "chatti", "bench", "--messages", "100", "--database-url", url],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "already holds 1 account(s)" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from chatti.bench.ports import free_port, wait_for_port
 from chatti.bench.processes import carrier_toml, child_processes, start_simulator
 from chatti.store.engine import Store
-from chatti.store.tables import message_segments, messages
+from chatti.store.tables import accounts, message_segments, messages
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -109,6 +109,37 @@ async def _store_latencies(url: str) -> tuple[list[float], list[float]]:
     finally:
         await store.close()
     return to_submit, to_receipt
+
+
+async def _accounts_in(url: str) -> int:
+    """Accounts already in the database; 0 for one never migrated."""
+    store = Store(url)
+    try:
+        async with store.engine.connect() as connection:
+            migrated = await connection.run_sync(
+                lambda sync: sa.inspect(sync).has_table("accounts")
+            )
+            if not migrated:
+                return 0
+            count = await connection.scalar(sa.select(sa.func.count()).select_from(accounts))
+            return int(count or 0)
+    finally:
+        await store.close()
+
+
+def database_problem(url: str) -> str | None:
+    """Why the bench cannot run on this database, if it cannot: it needs an empty one,
+    since its figures read every message in it (and it never deletes anyone's data)."""
+    try:
+        used = asyncio.run(_accounts_in(url))
+    except Exception as error:  # unreachable server, bad URL, refused login...
+        return f"cannot open the database: {str(error).splitlines()[0]}"
+    if used:
+        return (
+            f"the database already holds {used} account(s); the bench needs an empty one"
+            " (for PostgreSQL: createdb a new database and pass its URL)"
+        )
+    return None
 
 
 def run(
@@ -271,6 +302,9 @@ def main(
     sender_processes: int = 1,
     binds: int = 1,
 ) -> int:
+    if database_url is not None and (problem := database_problem(database_url)):
+        print(f"chatti bench: {problem}", file=sys.stderr)
+        return 2
     result = run(
         messages_count,
         api,
