@@ -185,8 +185,17 @@ def test_fast_encoders_agree_with_the_table(cls: type[p.Pdu], data: st.DataObjec
         p.DeliverSm(short_message=b"x" * 255),
         p.SubmitSm(esm_class=256),
         p.SubmitSmResp(message_id="x" * 65),
+        p.DeliverSm(tlvs=(p.Tlv(TlvTag.MESSAGE_STATE, 300),)),
+        p.DeliverSm(short_message=b"x" * 255, tlvs=(p.Tlv(TlvTag.MESSAGE_STATE, 300),)),
     ],
-    ids=["long address", "long short_message", "octet out of range", "long message_id"],
+    ids=[
+        "long address",
+        "long short_message",
+        "octet out of range",
+        "long message_id",
+        "TLV value too large",
+        "a field and a TLV both wrong",
+    ],
 )
 def test_fast_encoders_fail_as_the_table_does(pdu: p.Pdu) -> None:
     errors = []

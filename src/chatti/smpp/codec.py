@@ -176,10 +176,12 @@ def encode(pdu: p.Pdu, sequence_number: int | None = None) -> bytes:
     """The wire form of pdu; `sequence_number` overrides the PDU's own."""
     seq = pdu.sequence_number if sequence_number is None else sequence_number
     fast = _FAST_ENCODERS.get(type(pdu))
-    if fast is not None and not pdu.tlvs:
-        body = fast(pdu)
-        return _HEADER.pack(HEADER_SIZE + len(body), pdu.command_id, pdu.command_status, seq) + body
-    return encode_by_table(pdu, seq)
+    if fast is None:
+        return encode_by_table(pdu, seq)
+    body = fast(pdu)
+    if pdu.tlvs:  # receipts carry two: receipted_message_id and message_state
+        body += b"".join([encode_tlv(tlv) for tlv in pdu.tlvs])
+    return _HEADER.pack(HEADER_SIZE + len(body), pdu.command_id, pdu.command_status, seq) + body
 
 
 def encode_by_table(pdu: p.Pdu, sequence_number: int) -> bytes:
