@@ -66,6 +66,17 @@ async def fresh_postgres_database() -> AsyncIterator[str]:
         await drop_postgres_database(url)
 
 
+@asynccontextmanager
+async def fresh_database(engine: str, directory: Path) -> AsyncIterator[str]:
+    """A new, empty database of the given engine: a SQLite file in `directory`, or a
+    PostgreSQL database dropped afterwards."""
+    if engine == "sqlite":
+        yield f"sqlite:///{directory / 'chatti.db'}"
+        return
+    async with fresh_postgres_database() as url:
+        yield url
+
+
 @contextmanager
 def database_url_for(engine: str, directory: Path) -> Iterator[str]:
     """A fresh database of the given engine, for code that runs its own event loop."""

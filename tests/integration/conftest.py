@@ -8,19 +8,13 @@ import pytest_asyncio
 
 from chatti.store.engine import Store
 from chatti.store.migrate import upgrade
-from tests.databases import ENGINES, fresh_postgres_database
+from tests.databases import ENGINES, fresh_database
 
 
 @pytest_asyncio.fixture(params=ENGINES)
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
     """A migrated, empty store on each engine."""
-    if request.param == "sqlite":
-        opened = Store(f"sqlite:///{tmp_path / 'chatti.db'}")
-        await upgrade(opened)
-        yield opened
-        await opened.close()
-        return
-    async with fresh_postgres_database() as url:
+    async with fresh_database(request.param, tmp_path) as url:
         opened = Store(url)
         await upgrade(opened)
         yield opened

@@ -31,7 +31,7 @@ from chatti.store.tables import webhook_attempts
 from chatti.webhooks import signing
 from chatti.webhooks.retry import WebhookRetry
 from chatti.webhooks.sender import WebhookSender, WebhookSettings
-from tests.databases import ENGINES, fresh_postgres_database
+from tests.databases import ENGINES, fresh_database
 from tests.helpers import eventually, eventually_async
 from tests.receiver import Receiver, webhook_receiver
 
@@ -40,10 +40,7 @@ pytestmark = pytest.mark.asyncio
 
 @pytest_asyncio.fixture(params=ENGINES)
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'chatti.db'}"
-        return
-    async with fresh_postgres_database() as url:
+    async with fresh_database(request.param, tmp_path) as url:
         yield url
 
 

@@ -24,7 +24,7 @@ from chatti.store.models import (
     StoredResponse,
 )
 from chatti.store.tables import api_keys, metadata, webhook_attempts
-from tests.databases import fresh_postgres_database
+from tests.databases import ENGINES, fresh_database
 
 pytestmark = pytest.mark.asyncio
 
@@ -269,13 +269,13 @@ async def test_same_carrier_id_at_another_carrier_is_not_matched(store: Store) -
 
 
 async def test_sqlite_write_waits_for_another_writer_without_blocking_the_loop(
-    tmp_path: object,
+    tmp_path: Path,
 ) -> None:
     """A second process (here a plain sqlite3 connection) holds the write lock: the
     store's write waits for it while the event loop keeps running, then commits."""
     import sqlite3
 
-    path = Path(str(tmp_path)) / "locked.db"
+    path = tmp_path / "locked.db"
     store = Store(f"sqlite:///{path}")
     try:
         await upgrade(store)
@@ -300,16 +300,12 @@ async def test_sqlite_write_waits_for_another_writer_without_blocking_the_loop(
         await store.close()
 
 
-@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("engine", ENGINES)
 async def test_pending_webhooks_of_the_old_form_survive_migration_0003(
-    engine: str, tmp_path: object
+    engine: str, tmp_path: Path
 ) -> None:
-
     async with AsyncExitStack() as stack:
-        if engine == "sqlite":
-            url = f"sqlite:///{Path(str(tmp_path)) / 'old.db'}"
-        else:
-            url = await stack.enter_async_context(fresh_postgres_database())
+        url = await stack.enter_async_context(fresh_database(engine, tmp_path))
         store = Store(url)
         stack.push_async_callback(store.close)
         await upgrade(store, "0002")
@@ -356,15 +352,12 @@ async def test_a_webhook_claim_records_the_previous_rounds_attempts(store: Store
         assert sorted(codes) == [200, 500]
 
 
-@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("engine", ENGINES)
 async def test_messages_waiting_before_migration_0006_are_claimed_and_expired_after_it(
     engine: str, tmp_path: Path
 ) -> None:
     async with AsyncExitStack() as stack:
-        if engine == "sqlite":
-            url = f"sqlite:///{tmp_path / 'old.db'}"
-        else:
-            url = await stack.enter_async_context(fresh_postgres_database())
+        url = await stack.enter_async_context(fresh_database(engine, tmp_path))
         store = Store(url)
         stack.push_async_callback(store.close)
         await upgrade(store, "0005")

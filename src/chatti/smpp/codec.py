@@ -215,8 +215,8 @@ def encode_by_table(pdu: p.Pdu, sequence_number: int) -> bytes:
 
 
 def _encode_short_message(pdu: Any) -> bytes:
-    """submit_sm and deliver_sm without TLVs: every message and receipt, in straight-line
-    code (the table's loop took twice as long)."""
+    """The mandatory fields of submit_sm and deliver_sm (every message and receipt), in
+    straight-line code: the table's loop took twice as long. `encode` appends the TLVs."""
     short_message = pdu.short_message
     if len(short_message) > MAX_SHORT_MESSAGE:
         return _encode_body_by_table(pdu)  # for its error
