@@ -22,6 +22,7 @@ from pathlib import Path
 import sqlalchemy as sa
 import uvloop
 
+from chatti import collector
 from chatti.bench.ports import free_port
 from chatti.bench.processes import start_simulator
 from chatti.config import Settings
@@ -72,6 +73,7 @@ async def run(count: int, binds: int) -> None:
             )
             await queries.replace_routes(store, [Route("*", ("sim",))])
             sender = Sender(store, Settings(database_url=url, data_dir=data))
+            collector.tune_for_service()  # as in the node's sender process
             started_wall, started_cpu = time.perf_counter(), time.process_time()
             await sender.start()
             sender.wake()

@@ -13,6 +13,7 @@ from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
+from chatti import collector
 from chatti.config import ConfigError, Settings, load_settings
 from chatti.simulator import ReceiptMix, Simulator, SimulatorConfig
 from chatti.simulator.control import ControlServer
@@ -225,6 +226,7 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     # uvicorn marks it inheritable, for workers of its own; ours (the sender processes)
     # must not hold it, or it outlives a killed node and the port stays taken.
     listening.set_inheritable(False)
+    collector.tune_for_service()
     uvicorn.Server(config).run(sockets=[listening])
     return 0
 
@@ -322,6 +324,7 @@ def _simulator(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int
         seed=args.seed,
     )
     stats_port = args.stats_port if args.stats_port is not None else args.port + 1
+    collector.tune_for_service()
     return run_until_signalled(_run_simulator(config, args.host, stats_port))
 
 

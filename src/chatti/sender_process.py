@@ -32,6 +32,7 @@ from typing import cast
 
 import uvloop
 
+from chatti import collector
 from chatti.config import Settings, load_settings
 from chatti.sender import STOP_DEADLINE_SECONDS, Sender
 from chatti.store.engine import Store
@@ -284,6 +285,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = replace(
         load_settings(args.data_dir, args.config, args.host, args.port), node_id=args.node_id
     )
+    collector.tune_for_service()
     uvloop.run(_serve(settings, parent))
 
 
