@@ -4,6 +4,8 @@ SMPP on loopback, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import importlib.abc
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
@@ -374,6 +376,54 @@ async def test_webhooks_in_flight_at_a_stop_are_recorded_as_delivered(
         assert [e["message_id"] for e in receiver.events()] == [message.id]
         assert await webhook_counts(store) == {"pending": 0, "delivered": 1, "gave_up": 0}
     finally:
+        await store.close()
+
+
+class _ModuleSearches(importlib.abc.MetaPathFinder):
+    """Sees every import that is not already loaded: a failed one searches again each time."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> None:
+        self.names.append(name)
+
+
+async def test_webhook_posts_search_for_no_module(database_url: str, receiver: Receiver) -> None:
+    """Python does not remember a failed import: a library that tries one per request
+    (httpcore without sniffio) searched sys.path on every POST, 40 % of its CPU."""
+    store = Store(database_url)
+    webhooks = WebhookSender(store, "node", WebhookSettings())
+    try:
+        await upgrade(store)
+        account, _ = await queries.create_account(
+            store, "shop", callback_url=receiver.url, webhook_batch_max=1
+        )
+        batch = [new_message(f"+49151123456{n:02d}") for n in range(6)]
+        await queries.accept_messages(store, account.id, batch)
+
+        async def report(sent: list[NewMessage], total: int) -> None:
+            async with store.write() as connection:
+                await outbox.enqueue_status_events(
+                    connection, [m.id for m in sent], MessageStatus.SUBMITTED, queries.now_us(), {}
+                )
+            webhooks.wake()
+            await eventually(lambda: len(receiver.events()) == total, 10)
+
+        running = asyncio.create_task(webhooks.run())
+        await report(batch[:1], 1)  # the first POST may import what it uses
+        searches = _ModuleSearches()
+        sys.meta_path.insert(0, searches)
+        try:
+            await report(batch[1:], len(batch))
+        finally:
+            sys.meta_path.remove(searches)
+        await webhooks.stop()
+        await asyncio.wait_for(running, 10)
+        assert len(receiver.received) == len(batch)  # one POST per event
+        assert searches.names == []
+    finally:
+        await webhooks.close()
         await store.close()
 
 
