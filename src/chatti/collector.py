@@ -3,9 +3,9 @@
 By default a young-generation collection runs every 700 net allocations of container
 objects, and a full one after a hundred of those. Chatti allocates in bursts (a batch
 of messages in flight is thousands of rows, PDUs and futures at once), so the young
-collections ran several hundred times a second, and every full one walked the some
-90,000 objects left by the imports, 50 ms with the event loop stalled. That was 11 %
-of the sender's CPU (docs/performance.md). Two settings take it away:
+collections ran over a hundred times a second, and every full one walked the 70,000 -
+120,000 objects left by the imports: about 40 ms with the event loop stalled. In all
+it was 6 % of a benchmark run's CPU (docs/performance.md). Two settings take it away:
 
 - A young threshold of 10,000: a burst's objects are freed by reference counting
   before any collection looks at them. Garbage in reference cycles is still collected
