@@ -20,6 +20,7 @@ class ChattiServer:
     database_url: str
     port: int = 0
     extra_config: str = ""  # appended to the generated chatti.toml
+    log_level: str = "warning"
     process: subprocess.Popen[bytes] | None = None
     output: Path | None = None
 
@@ -49,7 +50,7 @@ class ChattiServer:
                     "--port",
                     str(self.port),
                     "--log-level",
-                    "warning",
+                    self.log_level,
                 ],
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 import signal
+import socket
 import sys
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
@@ -226,8 +227,14 @@ def _serve(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     # uvicorn marks it inheritable, for workers of its own; ours (the sender processes)
     # must not hold it, or it outlives a killed node and the port stays taken.
     listening.set_inheritable(False)
-    collector.tune_for_service()
-    uvicorn.Server(config).run(sockets=[listening])
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            # After the lifespan: the node's objects are frozen with the imports'.
+            collector.tune_for_service()
+
+    Server(config).run(sockets=[listening])
     return 0
 
 

@@ -17,6 +17,9 @@ it was 6 % of a benchmark run's CPU (docs/performance.md). Two settings take it 
 from __future__ import annotations
 
 import gc
+import logging
+
+log = logging.getLogger(__name__)
 
 YOUNG_THRESHOLD = 10_000
 
@@ -27,3 +30,8 @@ def tune_for_service() -> None:
     gc.freeze()
     _, middle, old = gc.get_threshold()
     gc.set_threshold(YOUNG_THRESHOLD, middle, old)
+    log.info(
+        "garbage collector: %d objects frozen, young threshold %d",
+        gc.get_freeze_count(),
+        YOUNG_THRESHOLD,
+    )

@@ -1,4 +1,5 @@
-"""`chatti serve` takes its API port before it starts anything else."""
+"""`chatti serve`: it takes its API port before it starts anything else, and its
+processes run with the tuned garbage collector."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+from chatti import collector
 from chatti.bench.processes import child_processes
 from tests.servers import ChattiServer
 
@@ -76,5 +79,29 @@ def test_the_sender_process_does_not_hold_the_api_socket(tmp_path: Path) -> None
         listening = _listening_inodes(server.port)
         assert listening <= _socket_inodes(server.process.pid)  # the API process's own
         assert not listening & _socket_inodes(sender)
+    finally:
+        assert server.stop(signal.SIGTERM) == 0
+
+
+def test_the_node_processes_run_with_the_tuned_garbage_collector(tmp_path: Path) -> None:
+    """The API process tunes it once its lifespan has started the node, the sender
+    process once it has imported what it runs (chatti.collector)."""
+    server = ChattiServer(tmp_path, f"sqlite:///{tmp_path / 'chatti.db'}", log_level="info")
+    server.start()
+    try:
+        assert server.output is not None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            lines = [
+                line
+                for line in server.output.read_text().splitlines()
+                if "garbage collector:" in line
+            ]
+            if len(lines) == 2:
+                break
+            time.sleep(0.1)
+        assert len(lines) == 2, server.output.read_text()
+        assert sum("[sender]" in line for line in lines) == 1
+        assert all(f"young threshold {collector.YOUNG_THRESHOLD}" in line for line in lines)
     finally:
         assert server.stop(signal.SIGTERM) == 0
