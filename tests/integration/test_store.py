@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -300,15 +301,24 @@ async def test_sqlite_write_waits_for_another_writer_without_blocking_the_loop(
         await store.close()
 
 
+@asynccontextmanager
+async def store_at(engine: str, directory: Path, revision: str) -> AsyncIterator[Store]:
+    """A store on a fresh database migrated only up to `revision`, to test what a later
+    migration does with the rows of an older schema."""
+    async with fresh_database(engine, directory) as url:
+        store = Store(url)
+        try:
+            await upgrade(store, revision)
+            yield store
+        finally:
+            await store.close()
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 async def test_pending_webhooks_of_the_old_form_survive_migration_0003(
     engine: str, tmp_path: Path
 ) -> None:
-    async with AsyncExitStack() as stack:
-        url = await stack.enter_async_context(fresh_database(engine, tmp_path))
-        store = Store(url)
-        stack.push_async_callback(store.close)
-        await upgrade(store, "0002")
+    async with store_at(engine, tmp_path, "0002") as store:
         account, _key = await queries.create_account(store, "old")
         message = new_message()
         await queries.accept_messages(store, account.id, [message])
@@ -356,11 +366,7 @@ async def test_a_webhook_claim_records_the_previous_rounds_attempts(store: Store
 async def test_messages_waiting_before_migration_0006_are_claimed_and_expired_after_it(
     engine: str, tmp_path: Path
 ) -> None:
-    async with AsyncExitStack() as stack:
-        url = await stack.enter_async_context(fresh_database(engine, tmp_path))
-        store = Store(url)
-        stack.push_async_callback(store.close)
-        await upgrade(store, "0005")
+    async with store_at(engine, tmp_path, "0005") as store:
         account, _key = await queries.create_account(store, "old")
         waiting, sent = new_message("+4915112345670"), new_message("+4915112345671")
         await queries.accept_messages(store, account.id, [waiting, sent])

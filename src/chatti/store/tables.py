@@ -7,6 +7,8 @@ ordering on SQLite and PostgreSQL, and cheap to compare.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 metadata = sa.MetaData(
@@ -46,6 +48,13 @@ api_keys = sa.Table(
     sa.Column("revoked_at", sa.BigInteger),
 )
 
+
+def _only_status(status: str) -> dict[str, Any]:
+    """A partial index's WHERE clause, for both engines."""
+    where = sa.text(f"status = '{status}'")
+    return {"sqlite_where": where, "postgresql_where": where}
+
+
 messages = sa.Table(
     "messages",
     metadata,
@@ -77,18 +86,8 @@ messages = sa.Table(
     sa.Index("ix_messages_account_id_id", "account_id", "id"),
     # Only the messages still moving (migration 0006): the claim's, in due order, and
     # the expiry sweep's. A statement must write the status into its SQL to use them.
-    sa.Index(
-        "ix_messages_due",
-        "next_attempt_at",
-        sqlite_where=sa.text("status = 'accepted'"),
-        postgresql_where=sa.text("status = 'accepted'"),
-    ),
-    sa.Index(
-        "ix_messages_awaiting_receipt",
-        "submitted_at",
-        sqlite_where=sa.text("status = 'submitted'"),
-        postgresql_where=sa.text("status = 'submitted'"),
-    ),
+    sa.Index("ix_messages_due", "next_attempt_at", **_only_status("accepted")),
+    sa.Index("ix_messages_awaiting_receipt", "submitted_at", **_only_status("submitted")),
 )
 
 # One row per part of a message once it is submitted: each part has its own carrier id
