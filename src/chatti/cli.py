@@ -134,8 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--binds",
         type=int,
-        default=1,
-        help="binds to the simulator from each sender process (default 1)",
+        help="the simulator carrier's binds, shared by the sender processes (default: one each)",
     )
     bench.add_argument("--json", action="store_true", help="print the figures as JSON")
     return parser
@@ -171,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.database_url,
             args.json,
             args.sender_processes,
-            args.binds,
+            args.binds or args.sender_processes,
         )
     parser.error(f"unknown command {args.command}")  # pragma: no cover
     return None

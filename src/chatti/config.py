@@ -68,9 +68,10 @@ class Settings:
     # API, so that a node uses two cores; `chatti serve` does so unless
     # [sending] separate_process = false. In-process nodes (tests) keep one process.
     separate_process: bool = False
-    # How many such processes: each claims its own messages and holds its own bind to
-    # every carrier (so a carrier sees this many binds, each with a share of max_tps).
+    # How many such processes: each claims its own messages and holds its share of
+    # every carrier's binds (carriers.pool.bind_share), with the same share of max_tps.
     sender_processes: int = 1
+    sender_index: int = 0  # which of them this process is (0-based; 0 in the API's)
     config_file: Path | None = None  # where these settings came from, for that process
 
 

@@ -31,7 +31,9 @@ class Sender:
             store, sending.record_outcomes, name="sender group commit"
         )
         self.intake = ReceiptIntake(self._outcomes)
-        self.pool = CarrierPool(store, self.intake, share=settings.sender_processes)
+        self.pool = CarrierPool(
+            store, self.intake, processes=settings.sender_processes, index=settings.sender_index
+        )
         self.dispatcher = Dispatcher(
             store, self.pool, settings.node_id, settings.dispatch, self._outcomes
         )

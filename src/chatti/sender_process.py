@@ -52,7 +52,7 @@ class SenderProcess:
     def __init__(self, settings: Settings, log_level: str = "info") -> None:
         count = settings.sender_processes
         self._children = [
-            _Child(settings, log_level, _child_node_id(settings.node_id, index, count))
+            _Child(settings, log_level, _child_node_id(settings.node_id, index, count), index)
             for index in range(count)
         ]
 
@@ -107,10 +107,11 @@ def _child_node_id(node_id: str, index: int, count: int) -> str:
 
 
 class _Child:
-    def __init__(self, settings: Settings, log_level: str, node_id: str) -> None:
+    def __init__(self, settings: Settings, log_level: str, node_id: str, index: int) -> None:
         self._settings = settings
         self._log_level = log_level
         self._node_id = node_id
+        self._index = index  # which share of the carriers' binds it holds
         self._process: asyncio.subprocess.Process | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._stopping = False
@@ -198,6 +199,8 @@ class _Child:
             str(settings.port),
             "--node-id",
             self._node_id,
+            "--process-index",
+            str(self._index),
             "--log-level",
             self._log_level,
         ]
@@ -274,6 +277,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--node-id", required=True)
+    parser.add_argument("--process-index", type=int, default=0)
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
     parent = os.getppid()
@@ -283,7 +287,9 @@ def main(argv: list[str] | None = None) -> None:
         format="%(asctime)s %(levelname)s %(name)s [sender]: %(message)s",
     )
     settings = replace(
-        load_settings(args.data_dir, args.config, args.host, args.port), node_id=args.node_id
+        load_settings(args.data_dir, args.config, args.host, args.port),
+        node_id=args.node_id,
+        sender_index=args.process_index,
     )
     collector.tune_for_service()
     uvloop.run(_serve(settings, parent))

@@ -7,7 +7,8 @@ import os
 import signal
 from pathlib import Path
 
-from chatti.bench.processes import child_processes
+from chatti.bench.processes import carrier_toml, child_processes
+from tests.faults.conftest import SimulatorProcess
 from tests.helpers import wait_until
 from tests.servers import ChattiServer
 
@@ -107,3 +108,58 @@ def test_two_sender_processes_share_the_work_without_sending_twice(tmp_path: Pat
             assert [step["status"] for step in history].count("submitted") == 1
     finally:
         assert server.stop(signal.SIGTERM) == 0
+
+
+def test_sender_processes_share_a_carriers_binds_out(
+    tmp_path: Path, simulator_process: SimulatorProcess
+) -> None:
+    """binds = 3 with two sender processes: the carrier sees three binds, not six."""
+    server = ChattiServer(
+        tmp_path,
+        f"sqlite:///{tmp_path / 'chatti.db'}",
+        extra_config="\n[sending]\nprocesses = 2\n\n"
+        + carrier_toml(simulator_process.port, binds=3),
+    )
+    server.start()
+    try:
+        with server.client() as client:
+            wait_until(
+                lambda: (
+                    client.get("/readyz")
+                    .json()["checks"]["carriers"]["sim"]
+                    .get("bound_connections")
+                    == 3
+                ),
+                10,
+                "three binds bound",
+            )
+            carrier = client.get("/readyz").json()["checks"]["carriers"]["sim"]
+        assert carrier["connections"] == 3
+        assert simulator_process.get("/stats")["binds"] == 3
+        _send_and_wait_delivered(server, 200)
+        stats = simulator_process.get("/stats")
+        assert (stats["submits"], stats["duplicates"]) == (200, 0)
+        assert stats["binds"] == 3  # nobody bound again
+    finally:
+        assert server.stop(signal.SIGTERM) == 0
+
+
+def test_a_carrier_with_fewer_binds_than_sender_processes_is_warned_about(
+    tmp_path: Path, simulator_process: SimulatorProcess
+) -> None:
+    server = ChattiServer(
+        tmp_path,
+        f"sqlite:///{tmp_path / 'chatti.db'}",
+        extra_config="\n[sending]\nprocesses = 2\n\n"
+        + carrier_toml(simulator_process.port, binds=1),
+    )
+    server.start()
+    try:
+        with server.client() as client:
+            wait_until(lambda: client.get("/readyz").status_code == 200, 10, "ready")
+        _send_and_wait_delivered(server, 20)
+    finally:
+        assert server.stop(signal.SIGTERM) == 0
+    assert simulator_process.get("/stats")["binds"] == 2
+    log = (tmp_path / "serve.log").read_text()
+    assert log.count("each of the 2 sender processes needs one") == 1

@@ -1,5 +1,9 @@
-"""The carrier binds of this node: one SMPP client per configured carrier, kept in
-step with the carriers table, with a health record and a rate limit each."""
+"""The carrier binds of this sender process: the SMPP clients of each configured
+carrier, kept in step with the carriers table, with a health record and a rate limit
+each.
+
+A carrier's `binds` are the node's, not each process's: with several sender processes
+they are shared out (bind_share), so the carrier sees the connections it granted."""
 
 from __future__ import annotations
 
@@ -19,16 +23,29 @@ from chatti.store.models import Carrier
 log = logging.getLogger(__name__)
 
 
+def bind_share(binds: int, processes: int, index: int) -> int:
+    """How many of a carrier's `binds` sender process `index` (0-based) of `processes`
+    holds: an even split, the first processes taking the remainder. Every process holds
+    at least one, since each claims messages for every route: with fewer binds than
+    processes the carrier sees one bind per process (the pool warns)."""
+    if not 0 <= index < processes:
+        raise ValueError(f"sender process {index} of {processes}")
+    if binds < processes:
+        return 1
+    return binds // processes + (1 if index < binds % processes else 0)
+
+
 @dataclass
 class LiveCarrier:
     carrier: Carrier
     binds: CarrierBinds
-    share: InitVar[int] = 1  # binds to this carrier across the node's sender processes
+    # this process's part of the node's binds to the carrier, which shares max_tps
+    share: InitVar[float] = 1.0
     health: CarrierHealth = field(default_factory=CarrierHealth)
     bucket: TokenBucket = field(init=False)
 
-    def __post_init__(self, share: int) -> None:
-        self.bucket = TokenBucket(self.carrier.max_tps / share)
+    def __post_init__(self, share: float) -> None:
+        self.bucket = TokenBucket(self.carrier.max_tps * share)
 
 
 class CarrierPool:
@@ -39,10 +56,13 @@ class CarrierPool:
         *,
         response_timeout: float = 30.0,
         enquire_link_interval: float = 30.0,
-        share: int = 1,
+        processes: int = 1,
+        index: int = 0,
     ) -> None:
+        bind_share(1, processes, index)  # refuses an index outside the node's processes
         self._store = store
-        self._share = share
+        self._processes = processes
+        self._index = index
         self._intake = intake
         self._response_timeout = response_timeout
         self._enquire_link_interval = enquire_link_interval
@@ -97,13 +117,25 @@ class CarrierPool:
             enquire_link_interval=self._enquire_link_interval,
         )
         handler = self._intake.handler_for(carrier.name)
-        binds = CarrierBinds([SmppClient(config, handler) for _ in range(carrier.binds)])
+        mine = bind_share(carrier.binds, self._processes, self._index)
+        node_total = max(carrier.binds, self._processes)
+        if carrier.binds < self._processes and self._index == 0:
+            log.warning(
+                "carrier %s: binds = %d, but each of the %d sender processes needs one:"
+                " the carrier sees %d binds from this node",
+                carrier.name,
+                carrier.binds,
+                self._processes,
+                node_total,
+            )
+        binds = CarrierBinds([SmppClient(config, handler) for _ in range(mine)])
         binds.start()
-        self.live[carrier.name] = LiveCarrier(carrier, binds, self._share)
+        self.live[carrier.name] = LiveCarrier(carrier, binds, mine / node_total)
         log.info(
-            "carrier %s: %d bind(s) to %s:%s",
+            "carrier %s: %d of the node's %d bind(s) to %s:%s",
             carrier.name,
-            carrier.binds,
+            mine,
+            node_total,
             carrier.host,
             carrier.port,
         )
