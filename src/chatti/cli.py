@@ -127,17 +127,27 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--window", type=int, default=100, help="smpp: submits in flight")
     bench.add_argument(
         "--sender-processes",
-        type=int,
+        type=_positive,
         default=1,
         help="the node's [sending] processes (default 1, as in chatti serve)",
     )
     bench.add_argument(
         "--binds",
-        type=int,
+        type=_positive,
         help="the simulator carrier's binds, shared by the sender processes (default: one each)",
     )
     bench.add_argument("--json", action="store_true", help="print the figures as JSON")
     return parser
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of 1 or more, not {text!r}")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -92,3 +92,17 @@ def test_bench_refuses_a_database_that_is_in_use(engine: str, tmp_path: Path) ->
     assert result.returncode == 2, result.stderr[-2000:]
     assert "already holds 1 account(s)" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("option", ["--binds", "--sender-processes"])
+@pytest.mark.parametrize("value", ["0", "two"])
+def test_bench_refuses_a_count_below_one(option: str, value: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "chatti", "bench", option, value],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert f"argument {option}: a whole number of 1 or more" in result.stderr
+    assert "Traceback" not in result.stderr
