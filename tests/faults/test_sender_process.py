@@ -110,17 +110,24 @@ def test_two_sender_processes_share_the_work_without_sending_twice(tmp_path: Pat
         assert server.stop(signal.SIGTERM) == 0
 
 
+def _two_sender_processes(
+    tmp_path: Path, simulator: SimulatorProcess, *, binds: int
+) -> ChattiServer:
+    """A started node with two sender processes and one carrier of `binds` binds."""
+    server = ChattiServer(
+        tmp_path,
+        f"sqlite:///{tmp_path / 'chatti.db'}",
+        extra_config="\n[sending]\nprocesses = 2\n\n" + carrier_toml(simulator.port, binds=binds),
+    )
+    server.start()
+    return server
+
+
 def test_sender_processes_share_a_carriers_binds_out(
     tmp_path: Path, simulator_process: SimulatorProcess
 ) -> None:
     """binds = 3 with two sender processes: the carrier sees three binds, not six."""
-    server = ChattiServer(
-        tmp_path,
-        f"sqlite:///{tmp_path / 'chatti.db'}",
-        extra_config="\n[sending]\nprocesses = 2\n\n"
-        + carrier_toml(simulator_process.port, binds=3),
-    )
-    server.start()
+    server = _two_sender_processes(tmp_path, simulator_process, binds=3)
     try:
         with server.client() as client:
             wait_until(
@@ -147,13 +154,7 @@ def test_sender_processes_share_a_carriers_binds_out(
 def test_a_carrier_with_fewer_binds_than_sender_processes_is_warned_about(
     tmp_path: Path, simulator_process: SimulatorProcess
 ) -> None:
-    server = ChattiServer(
-        tmp_path,
-        f"sqlite:///{tmp_path / 'chatti.db'}",
-        extra_config="\n[sending]\nprocesses = 2\n\n"
-        + carrier_toml(simulator_process.port, binds=1),
-    )
-    server.start()
+    server = _two_sender_processes(tmp_path, simulator_process, binds=1)
     try:
         with server.client() as client:
             wait_until(lambda: client.get("/readyz").status_code == 200, 10, "ready")
