@@ -59,7 +59,6 @@ class CarrierPool:
         processes: int = 1,
         index: int = 0,
     ) -> None:
-        bind_share(1, processes, index)  # refuses an index outside the node's processes
         self._store = store
         self._processes = processes
         self._index = index
