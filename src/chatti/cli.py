@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from chatti import collector
-from chatti.config import ConfigError, Settings, load_settings
+from chatti.config import ConfigError, Settings, default_sender_processes, load_settings
 from chatti.simulator import ReceiptMix, Simulator, SimulatorConfig
 from chatti.simulator.control import ControlServer
 
@@ -128,8 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--sender-processes",
         type=_positive,
-        default=1,
-        help="the node's [sending] processes (default 1, as in chatti serve)",
+        default=default_sender_processes(),
+        help="the node's [sending] processes (default: as in chatti serve, 2 on 2 cores)",
     )
     bench.add_argument(
         "--binds",

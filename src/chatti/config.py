@@ -38,6 +38,10 @@ from chatti.webhooks.sender import WebhookSettings
 
 DEFAULT_MAX_BATCH = 10_000
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024  # a full batch of long texts fits; more is refused
+# The due messages counted include those claimed and in hand (up to workers x batch_size,
+# 1,000, a process): a helper binds for a backlog well beyond that.
+DEFAULT_HELPER_BACKLOG = 5000
+DEFAULT_HELPER_LINGER_SECONDS = 10.0
 _DISPATCH = DispatchSettings()
 _ROUTE_MATCH = re.compile(r"^(\*|[A-Z]{2}|\+[0-9]{1,15})$")
 
@@ -72,7 +76,18 @@ class Settings:
     # every carrier's binds (carriers.pool.bind_share), with the same share of max_tps.
     sender_processes: int = 1
     sender_index: int = 0  # which of them this process is (0-based; 0 in the API's)
+    # Those after the first (helpers) bind only while at least this many messages are
+    # due, and unbind once fewer were due for the linger (dispatch/backlog.py); a
+    # backlog of 0 keeps them always bound.
+    helper_backlog: int = DEFAULT_HELPER_BACKLOG
+    helper_linger_seconds: float = DEFAULT_HELPER_LINGER_SECONDS
     config_file: Path | None = None  # where these settings came from, for that process
+
+
+def default_sender_processes() -> int:
+    """Two where there are two cores: the second process binds only for a backlog and
+    only where every carrier grants a bind for it (carriers.pool.serving_processes)."""
+    return min(2, os.cpu_count() or 1)
 
 
 def load_settings(
@@ -111,7 +126,7 @@ def load_settings(
     separate = sending.get("separate_process", True)
     if not isinstance(separate, bool):
         raise ConfigError("[sending] separate_process is true or false")
-    processes = _positive_int(sending, "processes", 1)
+    processes = _positive_int(sending, "processes", default_sender_processes() if separate else 1)
     if processes > 1 and not separate:
         raise ConfigError("[sending] processes > 1 needs separate_process = true")
     if processes > 1 and len(node_id) > 64 - len(f"#{processes}"):
@@ -121,6 +136,10 @@ def load_settings(
         data_dir=data_dir,
         separate_process=separate,
         sender_processes=processes,
+        helper_backlog=_non_negative_int(sending, "helper_backlog", DEFAULT_HELPER_BACKLOG),
+        helper_linger_seconds=_positive_number(
+            sending, "helper_linger_seconds", DEFAULT_HELPER_LINGER_SECONDS
+        ),
         config_file=config_file,
         host=host,
         port=port,
@@ -157,6 +176,8 @@ _SECTION_KEYS = {
         "node_id",
         "separate_process",
         "processes",
+        "helper_backlog",
+        "helper_linger_seconds",
         "batch_size",
         "lease_seconds",
         "workers",
@@ -186,6 +207,13 @@ def _positive_int(table: dict[str, Any], key: str, default: int) -> int:
     value = table.get(key, default)
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ConfigError(f"{key} must be a positive integer, got {value!r}")
+    return value
+
+
+def _non_negative_int(table: dict[str, Any], key: str, default: int) -> int:
+    value = table.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ConfigError(f"{key} must be an integer of 0 or more, got {value!r}")
     return value
 
 

@@ -87,10 +87,17 @@ class Node:
             SimulatorConfig(host="127.0.0.1", port=0, system_id="chatti", password="chatti")
         )
         await self.simulator.start()
-        await queries.upsert_carrier(
-            self.store,
-            Carrier(SIMULATOR, "127.0.0.1", self.simulator.port, "chatti", "chatti", window=100),
+        # as many binds as sender processes, so that each can take its share
+        simulated = Carrier(
+            SIMULATOR,
+            "127.0.0.1",
+            self.simulator.port,
+            "chatti",
+            "chatti",
+            window=100,
+            binds=self.settings.sender_processes,
         )
+        await queries.upsert_carrier(self.store, simulated)
         if not self.settings.routes:
             await queries.replace_routes(self.store, [Route("*", (SIMULATOR,))])
         print(

@@ -12,10 +12,12 @@ from contextlib import suppress
 from chatti.carriers.intake import ReceiptIntake
 from chatti.carriers.pool import CarrierPool
 from chatti.config import Settings
+from chatti.dispatch.backlog import POLL_SECONDS, BacklogGate, Change
 from chatti.dispatch.worker import Dispatcher
 from chatti.store import sending
 from chatti.store.engine import Store
 from chatti.store.group_commit import GroupCommitter
+from chatti.store.queries import now_us
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +33,17 @@ class Sender:
             store, sending.record_outcomes, name="sender group commit"
         )
         self.intake = ReceiptIntake(self._outcomes)
+        # A helper process (not the first) binds only for a backlog, when so configured.
+        helper = settings.sender_index > 0 and settings.helper_backlog > 0
+        self._gate = (
+            BacklogGate(settings.helper_backlog, settings.helper_linger_seconds) if helper else None
+        )
         self.pool = CarrierPool(
-            store, self.intake, processes=settings.sender_processes, index=settings.sender_index
+            store,
+            self.intake,
+            processes=settings.sender_processes,
+            index=settings.sender_index,
+            parked=helper,
         )
         self.dispatcher = Dispatcher(
             store, self.pool, settings.node_id, settings.dispatch, self._outcomes
@@ -52,10 +63,44 @@ class Sender:
             asyncio.create_task(self.dispatcher.run(), name="dispatcher"),
             asyncio.create_task(self.pool.run(), name="carrier sync"),
         ]
+        if self._gate is not None:
+            log.info(
+                "helper sender process: binds while %d or more messages are due", self._gate.backlog
+            )
+            self._tasks.append(
+                asyncio.create_task(self._follow_backlog(self._gate), name="backlog gate")
+            )
+
+    async def _follow_backlog(self, gate: BacklogGate) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(POLL_SECONDS)
+            if not self.pool.holds_binds:
+                continue  # the carriers' binds leave none to this process
+            try:
+                due = await sending.count_due(self._store, now_us(), gate.backlog)
+                change = gate.observe(due, loop.time())
+                if change is Change.BIND:
+                    log.info("%d or more messages due: binding to help send them", due)
+                    await self.pool.resume()
+                    await self.wait_bound(5.0)
+                    self.dispatcher.resume()
+                elif change is Change.UNBIND:
+                    log.info(
+                        "fewer than %d messages due for %.0fs: unbinding",
+                        gate.backlog,
+                        gate.linger_seconds,
+                    )
+                    await self.dispatcher.pause()
+                    await self.pool.park()
+            except Exception:
+                log.exception("backlog check failed; binds stay as they are")
 
     def wake(self) -> None:
-        """Messages were just committed: the dispatcher looks at once."""
-        self.dispatcher.wake()
+        """Messages were just committed: the dispatcher looks at once (unless this is a
+        parked helper, which could not send them)."""
+        if not self.pool.parked and self.pool.holds_binds:
+            self.dispatcher.wake()
 
     @property
     def any_bound(self) -> bool:
@@ -83,14 +128,14 @@ class Sender:
         """Claim nothing more, let in-flight submits finish (up to a deadline), hand
         back what is still claimed, unbind."""
         await self.dispatcher.stop()
-        dispatcher, sync = self._tasks or (None, None)
-        if sync is not None:
-            sync.cancel()
-        if dispatcher is not None:
-            await finish_within(dispatcher, STOP_DEADLINE_SECONDS)
-        if sync is not None:
+        followers = self._tasks[1:]  # the carrier sync and the backlog gate
+        for task in followers:
+            task.cancel()
+        if self._tasks:
+            await finish_within(self._tasks[0], STOP_DEADLINE_SECONDS)
+        for task in followers:
             with suppress(asyncio.CancelledError):
-                await sync
+                await task
         await self.pool.close()  # unbound: no receipt comes any more
         await self._outcomes.close()  # every submit and receipt recorded
         await self.dispatcher.release()

@@ -250,7 +250,9 @@ async def _serve(settings: Settings, parent: int) -> None:
 
 
 async def _follow_parent(reader: asyncio.StreamReader, sender: Sender, stop: asyncio.Event) -> None:
-    while await reader.readline():
+    # Every newline is a wake-up: read whatever has come at once, so a busy API costs one
+    # wake-up per pass of this loop, not one per newline.
+    while await reader.read(4096):
         sender.wake()
     log.warning("the API process went away; stopping")
     stop.set()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from chatti.config import default_sender_processes
 from chatti.store import queries
 from chatti.store.engine import Store
 from chatti.store.migrate import upgrade
@@ -44,8 +45,10 @@ def test_end_to_end_bench_json() -> None:
     assert body["processes"]["chatti serve: sender process"]["cpu_seconds"] > 0
     for stage in ("request_to_202", "accepted_to_submitted", "submitted_to_receipt"):
         assert set(body["latency_ms"][stage]) == {"p50", "p95", "p99"}
-    # by default the node's own default: one sender process with one bind to the simulator
-    assert (body["sender_processes"], body["binds"]) == (1, 1)
+    # by default the node's own default (two sender processes on two cores), with a
+    # bind to the simulator for each
+    expected = default_sender_processes()
+    assert (body["sender_processes"], body["binds"]) == (expected, expected)
     senders = {"chatti serve: sender process"} | {
         f"chatti serve: sender process {n}" for n in range(2, body["sender_processes"] + 1)
     }

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from chatti import collector
 from chatti.bench.processes import child_processes
+from chatti.config import default_sender_processes
 from tests.servers import ChattiServer
 
 
@@ -84,10 +85,11 @@ def test_the_sender_process_does_not_hold_the_api_socket(tmp_path: Path) -> None
 
 
 def test_the_node_processes_run_with_the_tuned_garbage_collector(tmp_path: Path) -> None:
-    """The API process tunes it once its lifespan has started the node, the sender
+    """The API process tunes it once its lifespan has started the node, each sender
     process once it has imported what it runs (chatti.collector)."""
     server = ChattiServer(tmp_path, f"sqlite:///{tmp_path / 'chatti.db'}", log_level="info")
     server.start()
+    senders = default_sender_processes()
     try:
         assert server.output is not None
         deadline = time.monotonic() + 30
@@ -97,11 +99,11 @@ def test_the_node_processes_run_with_the_tuned_garbage_collector(tmp_path: Path)
                 for line in server.output.read_text().splitlines()
                 if "garbage collector:" in line
             ]
-            if len(lines) == 2:
+            if len(lines) == 1 + senders:
                 break
             time.sleep(0.1)
-        assert len(lines) == 2, server.output.read_text()
-        assert sum("[sender]" in line for line in lines) == 1
+        assert len(lines) == 1 + senders, server.output.read_text()
+        assert sum("[sender]" in line for line in lines) == senders
         assert all(f"young threshold {collector.YOUNG_THRESHOLD}" in line for line in lines)
     finally:
         assert server.stop(signal.SIGTERM) == 0

@@ -26,12 +26,12 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def _send_and_wait_delivered(server: ChattiServer, count: int) -> None:
+def _send_and_wait_delivered(server: ChattiServer, count: int, text: str = "hi") -> None:
     with server.client(server.admin_key) as client:
         numbers = [f"+491511{n:07d}" for n in range(count)]
         reply = client.post(
             "/v1/messages/batch",
-            json={"messages": [{"to": to, "from": "Chatti", "text": "hi"} for to in numbers]},
+            json={"messages": [{"to": to, "from": "Chatti", "text": text} for to in numbers]},
         )
         assert reply.status_code == 202, reply.text
         ids = [item["id"] for item in reply.json()["results"]]
@@ -84,7 +84,7 @@ def test_two_sender_processes_share_the_work_without_sending_twice(tmp_path: Pat
     server = ChattiServer(
         tmp_path,
         f"sqlite:///{tmp_path / 'chatti.db'}",
-        extra_config="\n[sending]\nprocesses = 2\n",
+        extra_config="\n[sending]\nprocesses = 2\nhelper_backlog = 0\n",  # both always bound
     )
     server.start()
     try:
@@ -113,11 +113,13 @@ def test_two_sender_processes_share_the_work_without_sending_twice(tmp_path: Pat
 def _two_sender_processes(
     tmp_path: Path, simulator: SimulatorProcess, *, binds: int
 ) -> ChattiServer:
-    """A started node with two sender processes and one carrier of `binds` binds."""
+    """A started node with two sender processes, both always bound, and one carrier of
+    `binds` binds."""
     server = ChattiServer(
         tmp_path,
         f"sqlite:///{tmp_path / 'chatti.db'}",
-        extra_config="\n[sending]\nprocesses = 2\n\n" + carrier_toml(simulator.port, binds=binds),
+        extra_config="\n[sending]\nprocesses = 2\nhelper_backlog = 0\n\n"
+        + carrier_toml(simulator.port, binds=binds),
     )
     server.start()
     return server
@@ -151,16 +153,53 @@ def test_sender_processes_share_a_carriers_binds_out(
         assert server.stop(signal.SIGTERM) == 0
 
 
-def test_a_carrier_with_fewer_binds_than_sender_processes_is_warned_about(
+def test_a_carrier_with_fewer_binds_than_sender_processes_gets_no_more(
     tmp_path: Path, simulator_process: SimulatorProcess
 ) -> None:
+    """binds = 1 with two sender processes: the second stays unbound, even for a
+    backlog, and the first says why."""
     server = _two_sender_processes(tmp_path, simulator_process, binds=1)
     try:
         with server.client() as client:
             wait_until(lambda: client.get("/readyz").status_code == 200, 10, "ready")
-        _send_and_wait_delivered(server, 20)
+        _send_and_wait_delivered(server, 200)
     finally:
         assert server.stop(signal.SIGTERM) == 0
-    assert simulator_process.get("/stats")["binds"] == 2
+    stats = simulator_process.get("/stats")
+    assert (stats["binds"], stats["submits"], stats["duplicates"]) == (1, 200, 0)
     log = (tmp_path / "serve.log").read_text()
-    assert log.count("each of the 2 sender processes needs one") == 1
+    assert log.count("carrier sim grants 1 bind(s): 1 of the 2 sender processes hold binds") == 1
+
+
+def test_the_second_sender_process_binds_only_while_a_backlog_waits(
+    tmp_path: Path, simulator_process: SimulatorProcess
+) -> None:
+    """[sending] helper_backlog: the second process stays unbound for a trickle, binds
+    its share for a backlog (the carrier's max_tps keeps one process from draining it
+    at once), and unbinds after helper_linger_seconds."""
+    server = ChattiServer(
+        tmp_path,
+        f"sqlite:///{tmp_path / 'chatti.db'}",
+        extra_config="\n[sending]\nprocesses = 2\nhelper_backlog = 100\n"
+        "helper_linger_seconds = 1\n\n"
+        + carrier_toml(simulator_process.port, binds=2, max_tps=400),
+        log_level="info",
+    )
+    server.start()
+    try:
+        with server.client() as client:
+            wait_until(lambda: client.get("/readyz").status_code == 200, 10, "ready")
+        _send_and_wait_delivered(server, 20)
+        assert simulator_process.get("/stats")["bound_now"] == 1  # a trickle: one process
+        _send_and_wait_delivered(server, 1000, "a backlog")
+        wait_until(
+            lambda: simulator_process.get("/stats")["bound_now"] == 1, 10, "the helper unbound"
+        )
+        stats = simulator_process.get("/stats")
+        assert (stats["submits"], stats["duplicates"]) == (1020, 0)
+        assert stats["binds"] == 2  # the first process's, and the helper's once
+    finally:
+        assert server.stop(signal.SIGTERM) == 0
+    log = (tmp_path / "serve.log").read_text()
+    assert log.count("messages due: binding to help send them") == 1
+    assert log.count("unbinding") == 1

@@ -480,3 +480,41 @@ async def test_several_binds_share_the_traffic_and_cover_for_a_lost_one(
     finally:
         await node.stop()
         await sim.stop()
+
+
+async def test_a_helper_sender_binds_only_while_a_backlog_waits(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The second sender process of a node (here in-process, alone) keeps its binds
+    closed until 50 messages are due, sends them all, and unbinds after the linger."""
+    sim = await simulator()
+    two_binds = replace(carrier("sim", sim), binds=2)
+    settings = replace(
+        settings_for(database_url, tmp_path, [two_binds], [Route("*", ("sim",))]),
+        sender_processes=2,
+        sender_index=1,
+        helper_backlog=50,
+        helper_linger_seconds=0.5,
+    )
+    node = await started(settings)
+    try:
+        assert isinstance(node.carriers, Sender)
+        account, _ = await queries.create_account(node.store, "shop")
+        few = [new_message(f"+49151123400{n:02d}", f"few {n}") for n in range(30)]
+        await accept(node, account, few)
+        await asyncio.sleep(1.0)
+        assert sim.bound_now == 0
+        waiting = [(await queries.get_message(node.store, account.id, m.id))[0] for m in few]
+        assert {m.status for m in waiting} == {MessageStatus.ACCEPTED}
+        more = [new_message(f"+49151123500{n:02d}", f"more {n}") for n in range(40)]
+        await accept(node, account, more)
+        await eventually(lambda: sim.bound_now == 1, 5, "the helper's one bind of two")
+        done = await wait_for(node, account, [m.id for m in few + more], is_final)
+        assert {m.status for m in done} == {MessageStatus.DELIVERED}
+        await eventually(lambda: sim.bound_now == 0, 5, "unbound after the linger")
+        assert not node.carriers.any_bound
+        assert (sim.stats.submits, sim.stats.duplicates) == (70, 0)
+        assert sim.stats.binds == 1
+    finally:
+        await node.stop()
+        await sim.stop()

@@ -88,3 +88,16 @@ def test_webhook_claim_size(tmp_path: Path) -> None:
     assert settings.webhooks.claim_size == 100
     with pytest.raises(ConfigError, match="claim_size"):
         load_settings(tmp_path, write(tmp_path, "[webhooks]\nclaim_size = 0\n"))
+
+
+def test_when_helper_sender_processes_bind(tmp_path: Path) -> None:
+    defaults = load_settings(tmp_path)
+    assert (defaults.helper_backlog, defaults.helper_linger_seconds) == (5000, 10.0)
+    text = "[sending]\nprocesses = 2\nhelper_backlog = 0\nhelper_linger_seconds = 2.5\n"
+    settings = load_settings(tmp_path, write(tmp_path, text))
+    assert (settings.helper_backlog, settings.helper_linger_seconds) == (0, 2.5)
+    for bad, complaint in (("helper_backlog = -1", "0 or more"), ("helper_backlog = 'x'", "0 or")):
+        with pytest.raises(ConfigError, match=f"helper_backlog must be an integer of {complaint}"):
+            load_settings(tmp_path, write(tmp_path, f"[sending]\n{bad}\n"))
+    with pytest.raises(ConfigError, match="helper_linger_seconds must be a positive number"):
+        load_settings(tmp_path, write(tmp_path, "[sending]\nhelper_linger_seconds = 0\n"))

@@ -33,12 +33,19 @@ def start_simulator(port: int, stats_port: int, *options: str) -> subprocess.Pop
 
 
 def carrier_toml(
-    port: int, *, name: str = "sim", window: int = 100, binds: int = 1, route: bool = True
+    port: int,
+    *,
+    name: str = "sim",
+    window: int = 100,
+    binds: int = 1,
+    max_tps: int = 0,
+    route: bool = True,
 ) -> str:
     """A [[carriers]] entry for a local simulator and, by default, the route "*" to it."""
     text = (
         f'[[carriers]]\nname = "{name}"\nhost = "127.0.0.1"\nport = {port}\n'
         f'system_id = "chatti"\npassword = "x"\nwindow = {window}\nbinds = {binds}\n'
+        f"max_tps = {max_tps}\n"
     )
     if route:
         text += f'\n[[routes]]\nmatch = "*"\ncarriers = ["{name}"]\n'

@@ -3,12 +3,14 @@ carrier, kept in step with the carriers table, with a health record and a rate l
 each.
 
 A carrier's `binds` are the node's, not each process's: with several sender processes
-they are shared out (bind_share), so the carrier sees the connections it granted."""
+they are shared out (bind_share), so the carrier sees the connections it granted, never
+more: a process that cannot have a bind to every carrier holds none."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Iterable
 from dataclasses import InitVar, dataclass, field
 
 from chatti.carriers.binds import CarrierBinds
@@ -23,16 +25,20 @@ from chatti.store.models import Carrier
 log = logging.getLogger(__name__)
 
 
-def bind_share(binds: int, processes: int, index: int) -> int:
-    """How many of a carrier's `binds` sender process `index` (0-based) of `processes`
-    holds: an even split, the first processes taking the remainder. Every process holds
-    at least one, since each claims messages for every route: with fewer binds than
-    processes the carrier sees one bind per process (the pool warns)."""
-    if not 0 <= index < processes:
-        raise ValueError(f"sender process {index} of {processes}")
-    if binds < processes:
-        return 1
-    return binds // processes + (1 if index < binds % processes else 0)
+def serving_processes(carriers: Iterable[Carrier], processes: int) -> int:
+    """How many of the node's sender processes hold binds. Each claims messages for
+    every route, so each needs a bind to every carrier: no more processes serve than
+    the fewest binds a carrier grants. The others stay unbound."""
+    fewest = min((carrier.binds for carrier in carriers), default=processes)
+    return max(1, min(processes, fewest))
+
+
+def bind_share(binds: int, serving: int, index: int) -> int:
+    """How many of a carrier's `binds` sender process `index` (0-based) of the `serving`
+    ones holds: an even split, the first processes taking the remainder."""
+    if not 0 <= index < serving:
+        raise ValueError(f"sender process {index} of {serving}")
+    return binds // serving + (1 if index < binds % serving else 0)
 
 
 @dataclass
@@ -58,10 +64,16 @@ class CarrierPool:
         enquire_link_interval: float = 30.0,
         processes: int = 1,
         index: int = 0,
+        parked: bool = False,
     ) -> None:
         self._store = store
+        # Parked: no bind is open, and sync() opens none until resume() (a helper
+        # sender process without a backlog, dispatch/backlog.py). sync() still follows
+        # the carriers, so that holds_binds is known.
+        self.parked = parked
         self._processes = processes
         self._index = index
+        self._serving = processes  # how many processes hold binds, for the carriers seen
         self._intake = intake
         self._response_timeout = response_timeout
         self._enquire_link_interval = enquire_link_interval
@@ -94,6 +106,13 @@ class CarrierPool:
     async def sync(self) -> None:
         """Start binds for new carriers, restart changed ones, stop removed ones."""
         wanted = {carrier.name: carrier for carrier in await queries.list_carriers(self._store)}
+        serving = serving_processes(wanted.values(), self._processes)
+        if serving != self._serving:
+            self._serving = serving
+            self._log_serving(wanted.values())
+            await self.close()  # every share changes
+        if self.parked or not self.holds_binds:
+            return
         for name in list(self.live):
             if name not in wanted or wanted[name] != self.live[name].carrier:
                 live = self.live.pop(name)
@@ -102,6 +121,24 @@ class CarrierPool:
         for name, carrier in wanted.items():
             if name not in self.live:
                 await self._start(carrier)
+
+    @property
+    def holds_binds(self) -> bool:
+        """False for a process beyond what the carriers' binds allow (serving_processes)."""
+        return self._index < self._serving
+
+    def _log_serving(self, carriers: Iterable[Carrier]) -> None:
+        if self._index != 0 or self._serving == self._processes:
+            return
+        fewest = min(carriers, key=lambda carrier: carrier.binds)
+        log.warning(
+            "carrier %s grants %d bind(s): %d of the %d sender processes hold binds,"
+            " the others stay unbound",
+            fewest.name,
+            fewest.binds,
+            self._serving,
+            self._processes,
+        )
 
     async def _start(self, carrier: Carrier) -> None:
         config = ClientConfig(
@@ -116,25 +153,15 @@ class CarrierPool:
             enquire_link_interval=self._enquire_link_interval,
         )
         handler = self._intake.handler_for(carrier.name)
-        mine = bind_share(carrier.binds, self._processes, self._index)
-        node_total = max(carrier.binds, self._processes)
-        if carrier.binds < self._processes and self._index == 0:
-            log.warning(
-                "carrier %s: binds = %d, but each of the %d sender processes needs one:"
-                " the carrier sees %d binds from this node",
-                carrier.name,
-                carrier.binds,
-                self._processes,
-                node_total,
-            )
+        mine = bind_share(carrier.binds, self._serving, self._index)
         binds = CarrierBinds([SmppClient(config, handler) for _ in range(mine)])
         binds.start()
-        self.live[carrier.name] = LiveCarrier(carrier, binds, mine / node_total)
+        self.live[carrier.name] = LiveCarrier(carrier, binds, mine / carrier.binds)
         log.info(
             "carrier %s: %d of the node's %d bind(s) to %s:%s",
             carrier.name,
             mine,
-            node_total,
+            carrier.binds,
             carrier.host,
             carrier.port,
         )
@@ -147,6 +174,15 @@ class CarrierPool:
                 await self.sync()
             except Exception:
                 log.exception("carrier sync failed; keeping the current binds")
+
+    async def park(self) -> None:
+        """Unbind from every carrier and stay unbound until resume()."""
+        self.parked = True
+        await self.close()
+
+    async def resume(self) -> None:
+        self.parked = False
+        await self.sync()
 
     async def close(self) -> None:
         for live in self.live.values():

@@ -65,6 +65,10 @@ class Dispatcher:
         self._settings = settings
         self._wakeup = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._paused = False
+        self._in_hand = 0  # batches claimed and not yet recorded
+        self._empty_handed = asyncio.Event()
+        self._empty_handed.set()
         self._routes: list[Route] = []
         self._recorder = recorder  # shared with receipt intake: one commit for both
         self._routes_loaded = 0.0
@@ -84,6 +88,16 @@ class Dispatcher:
 
     async def stop(self) -> None:
         self._stopping.set()
+        self._wakeup.set()
+
+    async def pause(self) -> None:
+        """Claim nothing more and return once the batches in hand are recorded (before
+        the binds close, so that none of them is cut off)."""
+        self._paused = True
+        await self._empty_handed.wait()
+
+    def resume(self) -> None:
+        self._paused = False
         self._wakeup.set()
 
     async def release(self) -> None:
@@ -108,9 +122,19 @@ class Dispatcher:
 
     async def _one_batch(self) -> bool:
         """Claim, send and record one batch; True when the batch was full (more wait)."""
-        settings = self._settings
-        if not self._pool.any_bound:
+        if self._paused or not self._pool.any_bound:
             return False  # nothing could leave: leave the backlog untouched on disk
+        self._in_hand += 1
+        self._empty_handed.clear()
+        try:
+            return await self._claim_and_send()
+        finally:
+            self._in_hand -= 1
+            if not self._in_hand:
+                self._empty_handed.set()
+
+    async def _claim_and_send(self) -> bool:
+        settings = self._settings
         batch = await sending.claim_messages(
             self._store, self._node, settings.batch_size, settings.lease_seconds, now_us()
         )

@@ -1,6 +1,7 @@
 """The simulator's HTTP control port: counts as JSON, and switches for tests.
 
     GET  /stats   the counts (binds, submits, duplicates, receipts_sent, receipts_acked, ...)
+                  and bound_now, the connections bound at this moment
     GET  /seen    the submit keys received (simulator.smsc.submit_key), to check each message
     POST /drop    close every SMPP connection
     POST /down    stop listening and close every connection
@@ -50,7 +51,11 @@ class ControlServer:
             await self._server.wait_closed()
 
     async def _stats(self) -> object:
-        return {**self.simulator.stats.as_dict(), "up": self.simulator.is_up}
+        return {
+            **self.simulator.stats.as_dict(),
+            "up": self.simulator.is_up,
+            "bound_now": self.simulator.bound_now,
+        }
 
     async def _seen(self) -> object:
         return {"keys": self.simulator.seen()}

@@ -23,7 +23,7 @@ from chatti.smpp.connection import Connection, HandlerResult
 from chatti.smpp.constants import CommandStatus, EsmClass, MessageState, RegisteredDelivery, TlvTag
 from chatti.smpp.receipts import format_receipt_text
 from chatti.smpp.server import BindRequest, SmppServer
-from chatti.smpp.session import State
+from chatti.smpp.session import BOUND_STATES, State
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +121,13 @@ class Simulator:
     @property
     def is_up(self) -> bool:
         return self._server.is_serving
+
+    @property
+    def bound_now(self) -> int:
+        """Connections bound at this moment (`Stats.binds` counts every bind ever)."""
+        return sum(
+            connection.session.state in BOUND_STATES for connection in self._server.connections
+        )
 
     async def start(self) -> None:
         await self._server.start()

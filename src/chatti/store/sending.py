@@ -240,6 +240,20 @@ async def recover_claims(store: Store, node: str) -> int:
     return int(result.rowcount or 0)
 
 
+_COUNT_DUE = Sql(
+    "SELECT count(*) FROM (SELECT 1 FROM messages"
+    f" WHERE status = '{MessageStatus.ACCEPTED.value}' AND next_attempt_at <= ? LIMIT ?) due"
+)
+
+
+async def count_due(store: Store, now: int, limit: int) -> int:
+    """Accepted messages due by `now`, claimed or not, counted up to `limit`: a bounded
+    walk of the partial index of accepted messages, cheap enough to run every poll."""
+    async with store.read() as connection:
+        rows = await connection.fetch(_COUNT_DUE, (now, limit))
+    return int(rows[0][0])
+
+
 async def release_claims(store: Store, node: str) -> int:
     """Hand back this node's claims (at a clean stop, after in-flight submits ended)."""
     async with store.write() as connection:
