@@ -21,6 +21,7 @@ import asyncio
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -35,9 +36,6 @@ from chatti.store.errors import StoreUnavailableError
 BUSY_TIMEOUT_MS = 10_000  # how long a reader or a second process waits for SQLite's lock
 LOCK_RETRY_FIRST = 0.0002  # seconds between tries for the write lock: first,
 LOCK_RETRY_MAX = 0.001  # and at most
-# An inline read blocks the event loop while it waits: WAL readers wait only in rare
-# moments (another connection recovering the WAL), so a short wait, then an error.
-INLINE_READ_BUSY_TIMEOUT_MS = 100
 
 
 class Sql:
@@ -187,19 +185,18 @@ class Store:
             )
             self._inline_lock = asyncio.Lock()
             self._reader = create_async_engine(self.url, pool_size=4, max_overflow=0)
-            self._inline_reader: sa.Engine | None = sa.create_engine(
+            self._row_reader: sa.Engine | None = sa.create_engine(
                 make_url(self.url).set(drivername="sqlite"), pool_size=1, max_overflow=0
             )
+            self._row_thread = ThreadPoolExecutor(1, thread_name_prefix="chatti-rows")
             _configure_sqlite(self._inline, busy_timeout_ms=0, begin=None)
-            _configure_sqlite(
-                self._inline_reader, busy_timeout_ms=INLINE_READ_BUSY_TIMEOUT_MS, begin=None
-            )
+            _configure_sqlite(self._row_reader, busy_timeout_ms=BUSY_TIMEOUT_MS, begin=None)
             _configure_sqlite(
                 self._reader.sync_engine, busy_timeout_ms=BUSY_TIMEOUT_MS, begin="BEGIN"
             )
         else:
             self._inline = None
-            self._inline_reader = None
+            self._row_reader = None
             self._reader = create_async_engine(
                 self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
             )
@@ -238,21 +235,29 @@ class Store:
         except (OSError, sa.exc.OperationalError, sa.exc.InterfaceError) as error:
             raise StoreUnavailableError(str(error).splitlines()[0]) from error
 
-    async def fetch_inline(self, sql: Sql, parameters: Sequence[Any] = ()) -> list[Any]:
-        """The rows of one small read on a busy path. On SQLite it runs at once on the
-        caller's thread, one statement in its own snapshot: the hop to a reader thread
-        and back cost as much CPU as the query (docs/performance.md, eighth round).
-        Elsewhere it is an ordinary read."""
-        if self._inline_reader is None:
+    async def fetch_rows(self, sql: Sql, parameters: Sequence[Any] = ()) -> list[Any]:
+        """The rows of one read on a busy path. On SQLite a thread of its own runs it on
+        a plain sqlite3 connection, one statement in its own snapshot: through the
+        asyncio driver and SQLAlchemy's results the webhook sender's reads cost twice
+        the CPU, and run on the event loop they delayed requests (docs/performance.md,
+        eighth round). Elsewhere it is an ordinary read."""
+        if self._row_reader is None:
             async with self.read() as connection:
                 return await connection.fetch(sql, parameters)
+        loop = asyncio.get_running_loop()
         try:
-            with self._inline_reader.connect() as sync:
-                driver: Any = sync.connection.driver_connection
-                rows: list[Any] = driver.execute(sql.sqlite, parameters).fetchall()
-                return rows
+            return await loop.run_in_executor(
+                self._row_thread, self._fetch_rows_now, sql.sqlite, tuple(parameters)
+            )
         except sqlite3.Error as error:
             raise StoreUnavailableError(str(error).splitlines()[0]) from error
+
+    def _fetch_rows_now(self, statement: str, parameters: tuple[Any, ...]) -> list[Any]:
+        assert self._row_reader is not None
+        with self._row_reader.connect() as sync:  # only ever on self._row_thread
+            driver: Any = sync.connection.driver_connection
+            rows: list[Any] = driver.execute(statement, parameters).fetchall()
+            return rows
 
     async def ping(self) -> None:
         async with self.read() as connection:
@@ -260,9 +265,13 @@ class Store:
 
     async def close(self) -> None:
         await self._reader.dispose()
-        for engine in (self._inline, self._inline_reader):
-            if engine is not None:
-                engine.dispose()
+        if self._row_reader is not None:
+            await asyncio.get_running_loop().run_in_executor(
+                self._row_thread, self._row_reader.dispose
+            )
+            self._row_thread.shutdown()
+        if self._inline is not None:
+            self._inline.dispose()
 
 
 async def _begin_immediate(connection: sa.Connection) -> None:

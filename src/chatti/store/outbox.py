@@ -143,7 +143,7 @@ async def claim_webhooks(
         ]
     if not claimed:
         return []
-    rows = await store.fetch_inline(
+    rows = await store.fetch_rows(
         Sql(_CLAIMED_EVENTS.format(ids=placeholders(len(claimed)))), claimed
     )
     return [
