@@ -14,6 +14,7 @@ from alembic.migration import MigrationContext
 
 from chatti.store import IdempotencyConflictError, NotFoundError, outbox, queries, sending
 from chatti.store.engine import Store
+from chatti.store.errors import StoreUnavailableError
 from chatti.store.ids import new_ulid
 from chatti.store.migrate import upgrade
 from chatti.store.models import (
@@ -297,6 +298,33 @@ async def test_sqlite_write_waits_for_another_writer_without_blocking_the_loop(
         other.close()
         assert ticks >= 20, "the loop stood still while the lock was held"
         assert account.id in {a.id for a in await queries.list_accounts(store)}
+    finally:
+        await store.close()
+
+
+async def test_sqlite_write_gives_up_on_a_lock_held_too_long_and_works_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wait for the write lock ends in StoreUnavailableError at the deadline, and
+    the connection is left clean: the next write, once the lock is free, commits."""
+    import sqlite3
+
+    from chatti.store import engine
+
+    monkeypatch.setattr(engine, "BUSY_TIMEOUT_MS", 200)
+    path = tmp_path / "locked.db"
+    store = Store(f"sqlite:///{path}")
+    try:
+        await upgrade(store)
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        with pytest.raises(StoreUnavailableError, match="locked"):
+            await queries.create_account(store, "refused")
+        other.execute("COMMIT")
+        other.close()
+        account, _key = await queries.create_account(store, "later")
+        assert [a.name for a in await queries.list_accounts(store)] == ["later"]
+        assert account.name == "later"
     finally:
         await store.close()
 
