@@ -74,6 +74,7 @@ class CarrierPool:
         self._processes = processes
         self._index = index
         self._serving = processes  # how many processes hold binds, for the carriers seen
+        self._changing = asyncio.Lock()  # one of sync, park, resume, close at a time
         self._intake = intake
         self._response_timeout = response_timeout
         self._enquire_link_interval = enquire_link_interval
@@ -105,12 +106,16 @@ class CarrierPool:
 
     async def sync(self) -> None:
         """Start binds for new carriers, restart changed ones, stop removed ones."""
+        async with self._changing:
+            await self._sync()
+
+    async def _sync(self) -> None:
         wanted = {carrier.name: carrier for carrier in await queries.list_carriers(self._store)}
         serving = serving_processes(wanted.values(), self._processes)
         if serving != self._serving:
             self._serving = serving
             self._log_serving(wanted.values())
-            await self.close()  # every share changes
+            await self._close()  # every share changes
         if self.parked or not self.holds_binds:
             return
         for name in list(self.live):
@@ -177,14 +182,20 @@ class CarrierPool:
 
     async def park(self) -> None:
         """Unbind from every carrier and stay unbound until resume()."""
-        self.parked = True
-        await self.close()
+        async with self._changing:
+            self.parked = True
+            await self._close()
 
     async def resume(self) -> None:
-        self.parked = False
-        await self.sync()
+        async with self._changing:
+            self.parked = False
+            await self._sync()
 
     async def close(self) -> None:
-        for live in self.live.values():
-            await live.binds.stop()
-        self.live.clear()
+        async with self._changing:
+            await self._close()
+
+    async def _close(self) -> None:
+        live, self.live = self.live, {}
+        for carrier in live.values():
+            await carrier.binds.stop()
