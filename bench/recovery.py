@@ -26,6 +26,7 @@ import httpx
 
 from chatti.bench.ports import free_port, wait_for_port
 from chatti.bench.processes import carrier_toml, child_processes, serve_command, start_simulator
+from chatti.config import default_sender_processes
 
 
 def status_counts(database: Path) -> dict[str, int]:
@@ -51,6 +52,12 @@ def node_rss_mb(pid: int) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument(
+        "--binds",
+        type=int,
+        default=default_sender_processes(),
+        help="the simulator carrier's binds (default: one per default sender process)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         data = Path(directory)
@@ -64,7 +71,7 @@ def main() -> int:
             urllib.request.urlopen(request, timeout=10).close()
 
         control("/down")
-        (data / "chatti.toml").write_text(carrier_toml(smpp))
+        (data / "chatti.toml").write_text(carrier_toml(smpp, binds=args.binds))
         command = serve_command(data, api)
         serve = subprocess.Popen(command, stdout=subprocess.DEVNULL)
         try:
