@@ -32,6 +32,8 @@ class Receiver:
     statuses: list[int] = field(default_factory=list)
     delay: float = 0.0  # seconds before each answer
     arrived: int = 0  # POSTs read, answered or not
+    answering: int = 0  # POSTs read and not yet answered
+    most_at_once: int = 0  # the most POSTs waiting for their answer at one time
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def events(self) -> list[dict[str, Any]]:
@@ -50,8 +52,11 @@ def webhook_receiver() -> Iterator[Receiver]:
             receiver = state["receiver"]
             with receiver.lock:
                 receiver.arrived += 1
+                receiver.answering += 1
+                receiver.most_at_once = max(receiver.most_at_once, receiver.answering)
             time.sleep(receiver.delay)
             with receiver.lock:
+                receiver.answering -= 1
                 status = receiver.statuses.pop(0) if receiver.statuses else 200
                 if status == 200:
                     receiver.received.append(Received(dict(self.headers.items()), body))

@@ -30,6 +30,7 @@ from chatti.store.migrate import upgrade
 from chatti.store.models import Account, Carrier, Message, MessageStatus, NewMessage, Route
 from chatti.store.outbox import webhook_counts
 from chatti.store.tables import webhook_attempts
+from chatti.webhooks import sender as webhook_sender
 from chatti.webhooks import signing
 from chatti.webhooks.retry import WebhookRetry
 from chatti.webhooks.sender import WebhookSender, WebhookSettings
@@ -377,6 +378,55 @@ async def test_webhooks_in_flight_at_a_stop_are_recorded_as_delivered(
         assert await webhook_counts(store) == {"pending": 0, "delivered": 1, "gave_up": 0}
     finally:
         await store.close()
+
+
+async def _post_submitted_events(
+    database_url: str, receiver: Receiver, count: int, settings: WebhookSettings
+) -> None:
+    """`count` submitted events for one URL, in batches of 5, sent until all arrived."""
+    store = Store(database_url)
+    try:
+        await upgrade(store)
+        account, _ = await queries.create_account(
+            store, "shop", callback_url=receiver.url, webhook_batch_max=5
+        )
+        batch = [new_message(f"+49151123400{n:02d}") for n in range(count)]
+        await queries.accept_messages(store, account.id, batch)
+        async with store.write() as connection:
+            await outbox.enqueue_status_events(
+                connection, [m.id for m in batch], MessageStatus.SUBMITTED, queries.now_us(), {}
+            )
+        webhooks = WebhookSender(store, "node", settings)
+        running = asyncio.create_task(webhooks.run())
+        await eventually(lambda: len(receiver.events()) == count, 20)
+        await webhooks.stop()
+        await asyncio.wait_for(running, 10)
+        await webhooks.close()
+        assert sorted(e["message_id"] for e in receiver.events()) == sorted(m.id for m in batch)
+        assert await webhook_counts(store) == {"pending": 0, "delivered": count, "gave_up": 0}
+    finally:
+        await store.close()
+
+
+async def test_full_rounds_overlap_at_a_slow_receiver(
+    database_url: str, receiver: Receiver
+) -> None:
+    """A backlog (full rounds of 5) and a receiver that takes 0.3 s to answer: later
+    rounds are claimed and POSTed while earlier ones wait, every event once."""
+    receiver.delay = 0.3
+    await _post_submitted_events(database_url, receiver, 40, WebhookSettings(claim_size=5))
+    assert receiver.most_at_once >= 4
+
+
+async def test_rounds_stay_one_at_a_time_at_a_receiver_that_answers_in_time(
+    database_url: str, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A receiver that answers within OVERLAP_AFTER_SECONDS (here 5 s, so that a slow
+    test machine changes nothing) gets one round at a time, as large as they come."""
+    monkeypatch.setattr(webhook_sender, "OVERLAP_AFTER_SECONDS", 5.0)
+    receiver.delay = 0.05
+    await _post_submitted_events(database_url, receiver, 40, WebhookSettings(claim_size=5))
+    assert receiver.most_at_once == 1
 
 
 class _ModuleSearches(importlib.abc.MetaPathFinder):
