@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -13,6 +15,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from chatti.store import IdempotencyConflictError, NotFoundError, outbox, queries, sending
+from chatti.store import engine as store_engine
 from chatti.store.engine import Store
 from chatti.store.errors import StoreUnavailableError
 from chatti.store.ids import new_ulid
@@ -270,19 +273,30 @@ async def test_same_carrier_id_at_another_carrier_is_not_matched(store: Store) -
     assert stored.status is MessageStatus.SUBMITTED
 
 
-async def test_sqlite_write_waits_for_another_writer_without_blocking_the_loop(
-    tmp_path: Path,
-) -> None:
-    """A second process (here a plain sqlite3 connection) holds the write lock: the
-    store's write waits for it while the event loop keeps running, then commits."""
-    import sqlite3
-
+@asynccontextmanager
+async def _sqlite_store_and_lock_holder(tmp_path: Path) -> AsyncIterator[tuple[Store, Any]]:
+    """A migrated SQLite store, and a second connection (as another process would be)
+    that holds its write lock until it runs COMMIT."""
     path = tmp_path / "locked.db"
     store = Store(f"sqlite:///{path}")
     try:
         await upgrade(store)
         other = sqlite3.connect(path, isolation_level=None)
         other.execute("BEGIN IMMEDIATE")
+        try:
+            yield store, other
+        finally:
+            other.close()
+    finally:
+        await store.close()
+
+
+async def test_sqlite_write_waits_for_another_writer_without_blocking_the_loop(
+    tmp_path: Path,
+) -> None:
+    """A second process (here a plain sqlite3 connection) holds the write lock: the
+    store's write waits for it while the event loop keeps running, then commits."""
+    async with _sqlite_store_and_lock_holder(tmp_path) as (store, other):
         ticks = 0
 
         async def tick() -> None:
@@ -295,11 +309,8 @@ async def test_sqlite_write_waits_for_another_writer_without_blocking_the_loop(
         asyncio.get_running_loop().call_later(0.3, other.execute, "COMMIT")
         account, _key = await queries.create_account(store, "waited")
         ticker.cancel()
-        other.close()
         assert ticks >= 20, "the loop stood still while the lock was held"
         assert account.id in {a.id for a in await queries.list_accounts(store)}
-    finally:
-        await store.close()
 
 
 async def test_sqlite_write_gives_up_on_a_lock_held_too_long_and_works_after(
@@ -307,26 +318,14 @@ async def test_sqlite_write_gives_up_on_a_lock_held_too_long_and_works_after(
 ) -> None:
     """The wait for the write lock ends in StoreUnavailableError at the deadline, and
     the connection is left clean: the next write, once the lock is free, commits."""
-    import sqlite3
-
-    from chatti.store import engine
-
-    monkeypatch.setattr(engine, "BUSY_TIMEOUT_MS", 200)
-    path = tmp_path / "locked.db"
-    store = Store(f"sqlite:///{path}")
-    try:
-        await upgrade(store)
-        other = sqlite3.connect(path, isolation_level=None)
-        other.execute("BEGIN IMMEDIATE")
+    monkeypatch.setattr(store_engine, "BUSY_TIMEOUT_MS", 200)
+    async with _sqlite_store_and_lock_holder(tmp_path) as (store, other):
         with pytest.raises(StoreUnavailableError, match="locked"):
             await queries.create_account(store, "refused")
         other.execute("COMMIT")
-        other.close()
         account, _key = await queries.create_account(store, "later")
         assert [a.name for a in await queries.list_accounts(store)] == ["later"]
         assert account.name == "later"
-    finally:
-        await store.close()
 
 
 @asynccontextmanager
