@@ -12,11 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from chatti.frozen import cheap_init
 from chatti.smpp.constants import INTERFACE_VERSION, RESPONSE_BIT, CommandId
 
 TlvValue = int | str | bytes
 
 
+@cheap_init
 @dataclass(frozen=True, slots=True)
 class Tlv:
     """An optional parameter. A known tag holds the type the spec gives it (int for
@@ -345,6 +347,8 @@ ALL_PDU_TYPES: tuple[type[Pdu], ...] = (
     DataSmResp,
 )
 PDU_TYPES: dict[int, type[Pdu]] = {cls.command_id: cls for cls in ALL_PDU_TYPES}
+for _type in ALL_PDU_TYPES:
+    cheap_init(_type)  # every message builds several PDUs: see chatti.frozen
 
 # Requests that are never answered: SMPP 3.4, 4.1.7 (outbind) and 4.12.1 (alert_notification).
 UNANSWERED_REQUESTS = frozenset({CommandId.OUTBIND, CommandId.ALERT_NOTIFICATION})

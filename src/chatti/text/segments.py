@@ -13,6 +13,7 @@ import enum
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from chatti.frozen import cheap_init
 from chatti.text import gsm7, ucs2
 
 MAX_PARTS = 255  # the 8-bit "total parts" field of the concatenation header
@@ -53,12 +54,14 @@ class TextTooLongError(ValueError):
     """The text needs more parts than a concatenation header can number."""
 
 
+@cheap_init  # one of each per message sent: see chatti.frozen
 @dataclass(frozen=True, slots=True)
 class Segment:
     text: str
     short_message: bytes  # the user data header, if any, then the encoded text
 
 
+@cheap_init
 @dataclass(frozen=True, slots=True)
 class EncodedText:
     encoding: Encoding
