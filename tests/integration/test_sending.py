@@ -381,14 +381,19 @@ async def test_webhooks_in_flight_at_a_stop_are_recorded_as_delivered(
 
 
 async def _post_submitted_events(
-    database_url: str, receiver: Receiver, count: int, settings: WebhookSettings
+    database_url: str,
+    receiver: Receiver,
+    count: int,
+    settings: WebhookSettings,
+    *,
+    batch_max: int = 5,
 ) -> None:
-    """`count` submitted events for one URL, in batches of 5, sent until all arrived."""
+    """`count` submitted events for one URL, `batch_max` a POST, sent until all arrived."""
     store = Store(database_url)
     try:
         await upgrade(store)
         account, _ = await queries.create_account(
-            store, "shop", callback_url=receiver.url, webhook_batch_max=5
+            store, "shop", callback_url=receiver.url, webhook_batch_max=batch_max
         )
         batch = [new_message(f"+49151123400{n:02d}") for n in range(count)]
         await queries.accept_messages(store, account.id, batch)
@@ -408,11 +413,24 @@ async def _post_submitted_events(
         await store.close()
 
 
-async def test_full_rounds_overlap_at_a_slow_receiver(
+async def test_claims_grow_while_rounds_come_back_full(
     database_url: str, receiver: Receiver
+) -> None:
+    """A backlog of 40 events, claims of 5: a full round makes the next claim
+    BACKLOG_CLAIM_FACTOR times larger (one POST a round here), until one comes back short."""
+    assert webhook_sender.BACKLOG_CLAIM_FACTOR == 4
+    await _post_submitted_events(
+        database_url, receiver, 40, WebhookSettings(claim_size=5), batch_max=1000
+    )
+    assert [len(post.events) for post in receiver.received] == [5, 20, 15]
+
+
+async def test_full_rounds_overlap_at_a_slow_receiver(
+    database_url: str, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A backlog (full rounds of 5) and a receiver that takes 0.3 s to answer: later
     rounds are claimed and POSTed while earlier ones wait, every event once."""
+    monkeypatch.setattr(webhook_sender, "BACKLOG_CLAIM_FACTOR", 1)  # one POST a round
     receiver.delay = 0.3
     await _post_submitted_events(database_url, receiver, 40, WebhookSettings(claim_size=5))
     assert receiver.most_at_once >= 4
@@ -424,6 +442,7 @@ async def test_rounds_stay_one_at_a_time_at_a_receiver_that_answers_in_time(
     """A receiver that answers within OVERLAP_AFTER_SECONDS (here 5 s, so that a slow
     test machine changes nothing) gets one round at a time, as large as they come."""
     monkeypatch.setattr(webhook_sender, "OVERLAP_AFTER_SECONDS", 5.0)
+    monkeypatch.setattr(webhook_sender, "BACKLOG_CLAIM_FACTOR", 1)  # one POST a round
     receiver.delay = 0.05
     await _post_submitted_events(database_url, receiver, 40, WebhookSettings(claim_size=5))
     assert receiver.most_at_once == 1

@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 # its rounds stay one at a time, large (docs/performance.md, eighth round).
 OVERLAP_AFTER_SECONDS = 0.05
 MAX_OVERLAPPING_ROUNDS = 8
+# While rounds come back full (a backlog), claims grow to this many times claim_size:
+# each round costs a commit under SQLite's write lock, which the senders wait for too.
+# A trickle keeps the small claims that hold the API's loop for less time.
+BACKLOG_CLAIM_FACTOR = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,24 +68,24 @@ class WebhookSender:
         # Rounds still waiting for their answers while later ones were claimed: only for a
         # backlog (a full round) at a slow receiver (no answer within OVERLAP_AFTER_SECONDS).
         overlapping: set[asyncio.Future[list[outbox.WebhookAttempt]]] = set()
+        size = self._settings.claim_size
         while not self._stopping.is_set():
             posted += _answered(overlapping)
             try:
                 due = await outbox.claim_webhooks(
                     self._store,
                     self._node,
-                    self._settings.claim_size,
+                    size,
                     self._settings.lease_seconds,
                     now_us(),
                     settle=posted,
                 )
                 posted = []
+                full = len(due) == size
+                size = self._settings.claim_size * (BACKLOG_CLAIM_FACTOR if full else 1)
                 if due:
                     round_ = asyncio.gather(*(self._post(group) for group in _group(due)))
-                    if (
-                        len(due) == self._settings.claim_size
-                        and len(overlapping) < MAX_OVERLAPPING_ROUNDS
-                    ):
+                    if full and len(overlapping) < MAX_OVERLAPPING_ROUNDS:
                         answered, _ = await asyncio.wait([round_], timeout=OVERLAP_AFTER_SECONDS)
                         if not answered:
                             overlapping.add(round_)
