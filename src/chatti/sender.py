@@ -28,9 +28,9 @@ class Sender:
     def __init__(self, store: Store, settings: Settings) -> None:
         self._node_id = settings.node_id
         self._store = store
-        # Submits and receipts are recorded by one group commit (sending.record_outcomes).
+        # Submits and receipts are recorded by one group commit (sending.stage_outcomes).
         self._outcomes: GroupCommitter[sending.Outcome, None] = GroupCommitter(
-            store, sending.record_outcomes, name="sender group commit"
+            store, sending.stage_outcomes, name="sender group commit"
         )
         self.intake = ReceiptIntake(self._outcomes)
         # A helper process (not the first) binds only for a backlog, when so configured.

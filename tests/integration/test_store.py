@@ -406,3 +406,32 @@ async def test_messages_waiting_before_migration_0006_are_claimed_and_expired_af
         (later,) = await sending.claim_messages(store, "node", 10, 60, queries.now_us())
         assert {later.id, claimed.id} == {waiting.id, sent.id}
         assert await sending.expire_overdue(store, 10**16, 60) == 1
+
+
+async def test_outcomes_are_staged_before_the_transaction(store: Store) -> None:
+    """stage_outcomes builds the submits' rows without the database; the statements it
+    returns then record submits, failures and receipts in one transaction."""
+    account, _ = await queries.create_account(store, "acme", callback_url="http://hook.test/")
+    sent, refused = new_message(), new_message("+4915112345699")
+    await queries.accept_messages(store, account.id, [sent, refused])
+    await sending.claim_messages(store, "node", 10, 30, queries.now_us())
+    outcomes: list[sending.Outcome] = [
+        sending.Submission(
+            sent.id, "acme-carrier", (sending.SubmittedSegment(1, "a1"),), complete=True
+        ),
+        sending.Submission(refused.id, "acme-carrier", (), False, failed="refused"),
+        sending.ReceiptUpdate("acme-carrier", ("a1",), MessageStatus.DELIVERED, None, 1),
+    ]
+    statements = sending.stage_outcomes(outcomes)  # no connection, no lock: pure work
+    async with store.write() as connection:
+        assert await statements(connection) == [None, None, None]
+    stored, history, _ = await queries.get_message(store, account.id, sent.id)
+    assert stored.status is MessageStatus.DELIVERED
+    assert [c.status for c in history] == [
+        MessageStatus.ACCEPTED,
+        MessageStatus.SUBMITTED,
+        MessageStatus.DELIVERED,
+    ]
+    failed, _, _ = await queries.get_message(store, account.id, refused.id)
+    assert failed.status is MessageStatus.FAILED
+    assert await outbox.webhook_counts(store) == {"pending": 3, "delivered": 0, "gave_up": 0}

@@ -1,7 +1,7 @@
 """Receipt intake: a deliver_sm becomes a stored receipt before it is acknowledged.
 
 Receipts from all binds go through one group commit, the one the dispatcher records
-its submits with (sending.record_outcomes), so thousands a second cost a handful of
+its submits with (sending.stage_outcomes), so thousands a second cost a handful of
 disk flushes. The SMPP client answers deliver_sm_resp only once the future `handle`
 returns is done, that is after the commit: a crash before it leaves the receipt with
 the carrier, which delivers it again. If the store fails, the future fails and the

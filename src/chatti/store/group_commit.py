@@ -17,6 +17,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Generic, TypeVar
 
 from chatti.store import queries
@@ -31,9 +32,13 @@ R = TypeVar("R")
 
 MAX_GROUP_ITEMS = 20_000  # bounds one transaction's size and the time its lock is held
 
-# Writes a group inside one transaction; returns one outcome per item, in order (an
+# What runs inside a group's transaction; returns one outcome per item, in order (an
 # exception instance is handed to that item's caller, the others still commit).
-GroupWrite = Callable[[StoreConnection, Sequence[T]], Awaitable[list[R | BaseException]]]
+GroupStatements = Callable[[StoreConnection], Awaitable[list[R | BaseException]]]
+# Called with a group before its transaction, for the work that needs no database
+# (building rows: SQLite's write lock is held for as little as that), it returns the
+# statements to run inside.
+GroupWrite = Callable[[Sequence[T]], GroupStatements[R]]
 
 
 @dataclass(slots=True)
@@ -132,8 +137,9 @@ class GroupCommitter(Generic[T, R]):
                 waiting.answer.set_result(outcome)
 
     async def _transaction(self, items: Sequence[T]) -> list[R | BaseException]:
+        statements = self._write(items)
         async with self._store.write() as connection:
-            return await self._write(connection, items)
+            return await statements(connection)
 
 
 # Accepting messages -----------------------------------------------------------------
@@ -180,7 +186,11 @@ class AcceptQueue:
         await self._committer.close()
 
 
-async def _write_accepts(
+def _write_accepts(group: Sequence[_Accept]) -> GroupStatements[StoredResponse | None]:
+    return partial(_accept_group, group=group)
+
+
+async def _accept_group(
     connection: StoreConnection, group: Sequence[_Accept]
 ) -> list[StoredResponse | BaseException | None]:
     outcomes: list[StoredResponse | BaseException | None] = []

@@ -60,6 +60,25 @@ async def enqueue_status_events(
     targets: dict[str, WebhookTarget] | None = None,
 ) -> None:
     """Queue a `message.status` webhook for each message that has a callback URL."""
+    await write_status_events(
+        connection, status_event_rows(message_ids, status, now, details, targets)
+    )
+
+
+class StatusEventRows(NamedTuple):
+    known: list[tuple[Any, ...]]  # rows of _ENQUEUE_KNOWN: the target was given
+    looked_up: list[tuple[Any, ...]]  # rows of _ENQUEUE: the target is read per message
+
+
+def status_event_rows(
+    message_ids: Sequence[str],
+    status: MessageStatus,
+    now: int,
+    details: dict[str, str | None],
+    targets: dict[str, WebhookTarget] | None = None,
+) -> StatusEventRows:
+    """The outbox rows of enqueue_status_events, built without the database (so that a
+    caller can build them before it takes the write lock)."""
     value = status.value
     known = targets or {}
     direct = []
@@ -73,10 +92,14 @@ async def enqueue_status_events(
             direct.append(
                 (account_id, message_id, url, value, details.get(message_id), now, now, now)
             )
-    if direct:
-        await connection.run_many(_ENQUEUE_KNOWN, direct)
-    if looked_up:
-        await connection.run_many(_ENQUEUE, looked_up)
+    return StatusEventRows(direct, looked_up)
+
+
+async def write_status_events(connection: StoreConnection, rows: StatusEventRows) -> None:
+    if rows.known:
+        await connection.run_many(_ENQUEUE_KNOWN, rows.known)
+    if rows.looked_up:
+        await connection.run_many(_ENQUEUE, rows.looked_up)
 
 
 class PendingWebhook(NamedTuple):  # one per event: cheaper to make than a dataclass

@@ -10,7 +10,7 @@ already have been submitted by the dead node: it is flagged `possible_duplicate`
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -19,6 +19,9 @@ from chatti.store.engine import Sql, Store, StoreConnection, placeholders
 from chatti.store.models import MessageStatus
 from chatti.store.queries import now_us
 from chatti.store.tables import early_receipts, message_segments, messages
+
+if TYPE_CHECKING:
+    from chatti.store.group_commit import GroupStatements
 
 FINAL_STATUSES = frozenset(
     {
@@ -141,10 +144,17 @@ _RETRY_LATER = Sql(
 _ANY_EARLY_RECEIPT = Sql("SELECT 1 FROM early_receipts LIMIT 1")
 
 
-async def record_submissions(
-    connection: StoreConnection, results: Sequence[Submission], now: int
-) -> None:
-    """Record one batch of tries in the caller's transaction."""
+class _SubmitPlan(NamedTuple):
+    """A batch of tries as the rows of its statements, built before the transaction."""
+
+    now: int
+    segment_rows: list[tuple[Any, ...]]
+    submitted: _StatusChange | None
+    later_rows: list[tuple[Any, ...]]
+    failed: list[_StatusChange]
+
+
+def _plan_submissions(results: Sequence[Submission], now: int) -> _SubmitPlan:
     submitted = MessageStatus.SUBMITTED.value
     segment_rows = [
         (
@@ -158,12 +168,10 @@ async def record_submissions(
         for result in results
         for segment in result.segments
     ]
-    if segment_rows:
-        await connection.run_many(_INSERT_SEGMENT, segment_rows)
     complete = [r for r in results if r.complete]
+    change = None
     if complete:
-        await _change_status(
-            connection,
+        change = _status_change(
             [r.message_id for r in complete],
             MessageStatus.SUBMITTED,
             now,
@@ -177,24 +185,42 @@ async def record_submissions(
         for r in results
         if not (r.complete or r.failed)
     ]
-    if later:
-        await connection.run_many(_RETRY_LATER, later)
-    for result in results:
-        if result.failed:
-            await _change_status(
-                connection,
-                [result.message_id],
-                MessageStatus.FAILED,
-                now,
-                details={result.message_id: result.failed},
-                extra={"done_at": now},
-                carriers={result.message_id: result.carrier},
-                targets=_targets([result]),
-            )
+    failed = [
+        _status_change(
+            [result.message_id],
+            MessageStatus.FAILED,
+            now,
+            details={result.message_id: result.failed},
+            extra={"done_at": now},
+            carriers={result.message_id: result.carrier},
+            targets=_targets([result]),
+        )
+        for result in results
+        if result.failed
+    ]
+    return _SubmitPlan(now, segment_rows, change, later, failed)
+
+
+async def _write_submissions(connection: StoreConnection, plan: _SubmitPlan) -> None:
+    if plan.segment_rows:
+        await connection.run_many(_INSERT_SEGMENT, plan.segment_rows)
+    if plan.submitted is not None:
+        await _write_status_change(connection, plan.submitted)
+    if plan.later_rows:
+        await connection.run_many(_RETRY_LATER, plan.later_rows)
+    for change in plan.failed:
+        await _write_status_change(connection, change)
     # Receipts that came before their submit was recorded: rare, so first a cheap look.
-    if segment_rows and await connection.fetch(_ANY_EARLY_RECEIPT):
-        pairs = {(str(row[2]), str(row[3])) for row in segment_rows}
-        await _apply_early_receipts(connection, pairs, now)
+    if plan.segment_rows and await connection.fetch(_ANY_EARLY_RECEIPT):
+        pairs = {(str(row[2]), str(row[3])) for row in plan.segment_rows}
+        await _apply_early_receipts(connection, pairs, plan.now)
+
+
+async def record_submissions(
+    connection: StoreConnection, results: Sequence[Submission], now: int
+) -> None:
+    """Record one batch of tries in the caller's transaction."""
+    await _write_submissions(connection, _plan_submissions(results, now))
 
 
 def _targets(results: Sequence[Submission]) -> dict[str, outbox.WebhookTarget]:
@@ -204,20 +230,32 @@ def _targets(results: Sequence[Submission]) -> dict[str, outbox.WebhookTarget]:
 Outcome = Submission | ReceiptUpdate  # what the carrier side records
 
 
-async def record_outcomes(
-    connection: StoreConnection, outcomes: Sequence[Outcome]
-) -> list[BaseException | None]:
+def stage_outcomes(outcomes: Sequence[Outcome]) -> GroupStatements[None]:
     """Record submits and receipts in one transaction (the sender process's group
-    commit: one fsync and one turn at the write lock for both). Submits go first, so a
-    receipt that came right behind its submit_sm_resp finds its part."""
+    commit: one fsync and one turn at the write lock for both). The submits' rows are
+    built here, before the transaction, since SQLite's write lock is the node's busiest
+    resource; what runs inside is returned. Submits go first, so a receipt that came
+    right behind its submit_sm_resp finds its part."""
     now = now_us()
     submissions = [item for item in outcomes if isinstance(item, Submission)]
     receipts = [item for item in outcomes if isinstance(item, ReceiptUpdate)]
-    if submissions:
-        await record_submissions(connection, submissions, now)
-    if receipts:
-        await record_receipts(connection, receipts, now)
-    return [None] * len(outcomes)
+    plan = _plan_submissions(submissions, now) if submissions else None
+
+    async def statements(connection: StoreConnection) -> list[BaseException | None]:
+        if plan is not None:
+            await _write_submissions(connection, plan)
+        if receipts:
+            await record_receipts(connection, receipts, now)
+        return [None] * len(outcomes)
+
+    return statements
+
+
+async def record_outcomes(
+    connection: StoreConnection, outcomes: Sequence[Outcome]
+) -> list[BaseException | None]:
+    """stage_outcomes, in the caller's transaction."""
+    return await stage_outcomes(outcomes)(connection)
 
 
 def _proof(result: Submission) -> str:
@@ -539,6 +577,48 @@ async def expire_overdue(store: Store, now: int, default_validity: int, limit: i
     return len(ids)
 
 
+class _StatusChange(NamedTuple):
+    """Messages moving to one status, as the rows of the statements that do it."""
+
+    update: Sql
+    update_rows: list[tuple[Any, ...]]
+    event_rows: list[tuple[Any, ...]]
+    webhooks: outbox.StatusEventRows
+
+
+def _status_change(
+    message_ids: Sequence[str],
+    status: MessageStatus,
+    now: int,
+    *,
+    details: dict[str, str | None],
+    extra: dict[str, object] | None = None,
+    carriers: dict[str, str | None] | None = None,
+    targets: dict[str, outbox.WebhookTarget] | None = None,
+) -> _StatusChange:
+    """Set the status, free the claim and set `extra`, with history rows and webhooks.
+    `targets`: where the webhooks of some of them go, when known."""
+    extra = extra or {}
+    columns = (*extra, "carrier") if carriers else tuple(extra)
+    fixed = (status.value, now, *extra.values())
+    if carriers:
+        rows = [(*fixed, carriers.get(message_id), message_id) for message_id in message_ids]
+    else:
+        rows = [(*fixed, message_id) for message_id in message_ids]
+    return _StatusChange(
+        _status_update(columns),
+        rows,
+        [(message_id, status.value, now, details.get(message_id)) for message_id in message_ids],
+        outbox.status_event_rows(message_ids, status, now, details, targets),
+    )
+
+
+async def _write_status_change(connection: StoreConnection, change: _StatusChange) -> None:
+    await connection.run_many(change.update, change.update_rows)
+    await connection.run_many(_INSERT_EVENT, change.event_rows)
+    await outbox.write_status_events(connection, change.webhooks)
+
+
 async def _change_status(
     connection: StoreConnection,
     message_ids: Sequence[str],
@@ -550,22 +630,17 @@ async def _change_status(
     carriers: dict[str, str | None] | None = None,
     targets: dict[str, outbox.WebhookTarget] | None = None,
 ) -> None:
-    """Move messages to `status`, with their history rows and webhooks, in the caller's
-    transaction. `targets`: where the webhooks of some of them go, when known."""
-    extra = extra or {}
-    columns = (*extra, "carrier") if carriers else tuple(extra)
-    sql = _status_update(columns)
-    fixed = (status.value, now, *extra.values())
-    if carriers:
-        rows = [(*fixed, carriers.get(message_id), message_id) for message_id in message_ids]
-    else:
-        rows = [(*fixed, message_id) for message_id in message_ids]
-    await connection.run_many(sql, rows)
-    await connection.run_many(
-        _INSERT_EVENT,
-        [(message_id, status.value, now, details.get(message_id)) for message_id in message_ids],
+    """_status_change, written in the caller's transaction."""
+    change = _status_change(
+        message_ids,
+        status,
+        now,
+        details=details,
+        extra=extra,
+        carriers=carriers,
+        targets=targets,
     )
-    await outbox.enqueue_status_events(connection, message_ids, status, now, details, targets)
+    await _write_status_change(connection, change)
 
 
 _INSERT_EVENT = Sql(
