@@ -413,16 +413,30 @@ async def _post_submitted_events(
         await store.close()
 
 
-async def test_claims_grow_while_rounds_come_back_full(
-    database_url: str, receiver: Receiver
+async def test_claims_grow_while_full_rounds_bring_events_that_waited(
+    database_url: str, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A backlog of 40 events, claims of 5: a full round makes the next claim
-    BACKLOG_CLAIM_FACTOR times larger (one POST a round here), until one comes back short."""
+    """A backlog of 40 events that waited (here: any wait counts), claims of 5: a full
+    round makes the next claim BACKLOG_CLAIM_FACTOR times larger (one POST a round
+    here), until one comes back short."""
+    monkeypatch.setattr(webhook_sender, "BACKLOG_LAG_SECONDS", 0.0)
     assert webhook_sender.BACKLOG_CLAIM_FACTOR == 4
     await _post_submitted_events(
         database_url, receiver, 40, WebhookSettings(claim_size=5), batch_max=1000
     )
     assert [len(post.events) for post in receiver.received] == [5, 20, 15]
+
+
+async def test_claims_keep_their_size_for_events_that_did_not_wait(
+    database_url: str, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Full rounds of fresh events (written less than BACKLOG_LAG_SECONDS before, here
+    an hour so that a slow test machine changes nothing): claims stay at claim_size."""
+    monkeypatch.setattr(webhook_sender, "BACKLOG_LAG_SECONDS", 3600.0)
+    await _post_submitted_events(
+        database_url, receiver, 40, WebhookSettings(claim_size=5), batch_max=1000
+    )
+    assert [len(post.events) for post in receiver.received] == [5] * 8
 
 
 async def test_full_rounds_overlap_at_a_slow_receiver(

@@ -29,9 +29,12 @@ log = logging.getLogger(__name__)
 # its rounds stay one at a time, large (docs/performance.md, eighth round).
 OVERLAP_AFTER_SECONDS = 0.05
 MAX_OVERLAPPING_ROUNDS = 8
-# While rounds come back full (a backlog), claims grow to this many times claim_size:
-# each round costs a commit under SQLite's write lock, which the senders wait for too.
-# A trickle keeps the small claims that hold the API's loop for less time.
+# While full rounds bring events that waited longer than BACKLOG_LAG_SECONDS (a batch's
+# backlog), claims grow to BACKLOG_CLAIM_FACTOR times claim_size: each round costs a
+# commit under SQLite's write lock, which the senders wait for too. Single-message
+# traffic fills rounds as well, but its events wait about a round (0.1 s): it keeps the
+# small claims, which hold the API's loop for less time (docs/performance.md, ninth round).
+BACKLOG_LAG_SECONDS = 0.5
 BACKLOG_CLAIM_FACTOR = 4
 
 
@@ -82,7 +85,9 @@ class WebhookSender:
                 )
                 posted = []
                 full = len(due) == size
-                size = self._settings.claim_size * (BACKLOG_CLAIM_FACTOR if full else 1)
+                size = self._settings.claim_size * (
+                    BACKLOG_CLAIM_FACTOR if full and _waited(due) > BACKLOG_LAG_SECONDS else 1
+                )
                 if due:
                     round_ = asyncio.gather(*(self._post(group) for group in _group(due)))
                     if full and len(overlapping) < MAX_OVERLAPPING_ROUNDS:
@@ -153,6 +158,11 @@ class WebhookSender:
         return outbox.WebhookAttempt(
             first.url, ids, attempted_at, status, error, duration, False, retry_at
         )
+
+
+def _waited(due: Sequence[outbox.PendingWebhook]) -> float:
+    """Seconds the oldest event of a round waited since it was written."""
+    return (now_us() - min(event.created_at for event in due)) / 1_000_000
 
 
 def _answered(
