@@ -365,8 +365,11 @@ async def test_webhooks_in_flight_at_a_stop_are_recorded_as_delivered(
         message = new_message()
         await queries.accept_messages(store, account.id, [message])
         async with store.write() as connection:
-            await outbox.enqueue_status_events(
-                connection, [message.id], MessageStatus.SUBMITTED, queries.now_us(), {}
+            await outbox.write_status_events(
+                connection,
+                outbox.status_event_rows(
+                    [message.id], MessageStatus.SUBMITTED, queries.now_us(), {}
+                ),
             )
         webhooks = WebhookSender(store, "node", WebhookSettings())
         running = asyncio.create_task(webhooks.run())
@@ -398,8 +401,11 @@ async def _post_submitted_events(
         batch = [new_message(f"+49151123400{n:02d}") for n in range(count)]
         await queries.accept_messages(store, account.id, batch)
         async with store.write() as connection:
-            await outbox.enqueue_status_events(
-                connection, [m.id for m in batch], MessageStatus.SUBMITTED, queries.now_us(), {}
+            await outbox.write_status_events(
+                connection,
+                outbox.status_event_rows(
+                    [m.id for m in batch], MessageStatus.SUBMITTED, queries.now_us(), {}
+                ),
             )
         webhooks = WebhookSender(store, "node", settings)
         running = asyncio.create_task(webhooks.run())
@@ -487,8 +493,11 @@ async def test_webhook_posts_search_for_no_module(database_url: str, receiver: R
 
         async def report(sent: list[NewMessage], total: int) -> None:
             async with store.write() as connection:
-                await outbox.enqueue_status_events(
-                    connection, [m.id for m in sent], MessageStatus.SUBMITTED, queries.now_us(), {}
+                await outbox.write_status_events(
+                    connection,
+                    outbox.status_event_rows(
+                        [m.id for m in sent], MessageStatus.SUBMITTED, queries.now_us(), {}
+                    ),
                 )
             webhooks.wake()
             await eventually(lambda: len(receiver.events()) == total, 10)

@@ -371,8 +371,9 @@ async def test_a_webhook_claim_records_the_previous_rounds_attempts(store: Store
     batch = [new_message(f"+491511234560{n}") for n in range(3)]
     await queries.accept_messages(store, account.id, batch)
     async with store.write() as connection:
-        await outbox.enqueue_status_events(
-            connection, [m.id for m in batch], MessageStatus.SUBMITTED, 10, {}
+        await outbox.write_status_events(
+            connection,
+            outbox.status_event_rows([m.id for m in batch], MessageStatus.SUBMITTED, 10, {}),
         )
     first = await outbox.claim_webhooks(store, "node", 2, 60, 20)
     assert len(first) == 2

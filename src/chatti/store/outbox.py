@@ -51,20 +51,6 @@ _ENQUEUE = Sql(
 )
 
 
-async def enqueue_status_events(
-    connection: StoreConnection,
-    message_ids: Sequence[str],
-    status: MessageStatus,
-    now: int,
-    details: dict[str, str | None],
-    targets: dict[str, WebhookTarget] | None = None,
-) -> None:
-    """Queue a `message.status` webhook for each message that has a callback URL."""
-    await write_status_events(
-        connection, status_event_rows(message_ids, status, now, details, targets)
-    )
-
-
 class StatusEventRows(NamedTuple):
     known: list[tuple[Any, ...]]  # rows of _ENQUEUE_KNOWN: the target was given
     looked_up: list[tuple[Any, ...]]  # rows of _ENQUEUE: the target is read per message
@@ -77,8 +63,9 @@ def status_event_rows(
     details: dict[str, str | None],
     targets: dict[str, WebhookTarget] | None = None,
 ) -> StatusEventRows:
-    """The outbox rows of enqueue_status_events, built without the database (so that a
-    caller can build them before it takes the write lock)."""
+    """The rows that queue a `message.status` webhook for each message with a callback
+    URL, built without the database (so that a caller can build them before it takes
+    the write lock); write_status_events writes them."""
     value = status.value
     known = targets or {}
     direct = []

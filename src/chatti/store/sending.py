@@ -1,6 +1,6 @@
 """The queries of sending: claiming messages, recording submits, receipts, retries,
 failures and expiry. Every status change writes its history row and, when someone
-listens, its webhook in the same transaction (outbox.enqueue_status_events).
+listens, its webhook in the same transaction (outbox.status_event_rows).
 
 Claims are leases: a message claimed by a node that dies is claimed again by another
 once `lease_until` has passed. A message claimed while a previous lease had expired may
@@ -385,15 +385,10 @@ async def record_receipts(
     await _plan_settling(connection, sorted(several_parts), changes)
     targets = {segment[0]: (segment[6], segment[7]) for _receipt, segment in found}
     for new_status, details in changes.items():
-        await _change_status(
-            connection,
-            list(details),
-            new_status,
-            now,
-            details=details,
-            extra={"done_at": now},
-            targets=targets,
+        change = _status_change(
+            list(details), new_status, now, details=details, extra={"done_at": now}, targets=targets
         )
+        await _write_status_change(connection, change)
     settled = {message_id for details in changes.values() for message_id in details}
     return [message_id if message_id in settled else None for message_id in matched]
 
@@ -566,14 +561,14 @@ async def expire_overdue(store: Store, now: int, default_validity: int, limit: i
         rows = (await connection.execute(overdue_query(now, default_validity, limit))).all()
         ids = [row.id for row in rows]
         if ids:
-            await _change_status(
-                connection,
+            change = _status_change(
                 ids,
                 MessageStatus.EXPIRED,
                 now,
                 details=dict.fromkeys(ids, "no receipt within the validity period"),
                 extra={"done_at": now},
             )
+            await _write_status_change(connection, change)
     return len(ids)
 
 
@@ -617,30 +612,6 @@ async def _write_status_change(connection: StoreConnection, change: _StatusChang
     await connection.run_many(change.update, change.update_rows)
     await connection.run_many(_INSERT_EVENT, change.event_rows)
     await outbox.write_status_events(connection, change.webhooks)
-
-
-async def _change_status(
-    connection: StoreConnection,
-    message_ids: Sequence[str],
-    status: MessageStatus,
-    now: int,
-    *,
-    details: dict[str, str | None],
-    extra: dict[str, object] | None = None,
-    carriers: dict[str, str | None] | None = None,
-    targets: dict[str, outbox.WebhookTarget] | None = None,
-) -> None:
-    """_status_change, written in the caller's transaction."""
-    change = _status_change(
-        message_ids,
-        status,
-        now,
-        details=details,
-        extra=extra,
-        carriers=carriers,
-        targets=targets,
-    )
-    await _write_status_change(connection, change)
 
 
 _INSERT_EVENT = Sql(
