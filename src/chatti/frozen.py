@@ -35,7 +35,7 @@ def cheap_init(cls: type[T]) -> type[T]:
             namespace[f"_default_{index}"] = field.default
             parameter += f"=_default_{index}"
         (keyword if field.kw_only else positional).append(parameter)
-        namespace[f"_set_{index}"] = _slot(cls, field.name).__set__
+        namespace[f"_set_{index}"] = slot_setter(cls, field.name)
         body.append(f"    _set_{index}(self, {field.name})")
     signature = ", ".join(["self", *positional, *(["*", *keyword] if keyword else [])])
     source = f"def __init__({signature}):\n" + ("\n".join(body) or "    pass") + "\n"
@@ -47,8 +47,9 @@ def cheap_init(cls: type[T]) -> type[T]:
     return cls
 
 
-def _slot(cls: type, name: str) -> Any:
+def slot_setter(cls: type, name: str) -> Any:
+    """The function that sets slot `name` of a `cls` instance, frozen or not."""
     for klass in cls.__mro__:
         if name in vars(klass):
-            return vars(klass)[name]
+            return vars(klass)[name].__set__
     raise TypeError(f"{cls.__name__} has no slot {name}")

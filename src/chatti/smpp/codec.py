@@ -17,6 +17,7 @@ import struct
 from collections.abc import Callable, Iterator
 from typing import Any, Final, NamedTuple
 
+from chatti.frozen import slot_setter
 from chatti.smpp import pdu as p
 from chatti.smpp.constants import RESPONSE_BIT, TLV_TYPES, CommandStatus, TlvType
 from chatti.smpp.errors import LocalProtocolError, RemoteProtocolError
@@ -368,11 +369,11 @@ class _DecodePlan:
                 self.steps.append((name, kind, 1, struct.Struct(">B") if kind is U8 else None))
         slots = {f.name: f for f in dataclasses.fields(cls)}
         names = [name for name, _, _ in LAYOUTS[cls]]
-        self.setters = [_slot_setter(cls, name) for name in names]
+        self.setters = [slot_setter(cls, name) for name in names]
         self.defaults = [slots[name].default for name in names]
-        self.set_sequence = _slot_setter(cls, "sequence_number")
-        self.set_status = _slot_setter(cls, "command_status")
-        self.set_tlvs = _slot_setter(cls, "tlvs")
+        self.set_sequence = slot_setter(cls, "sequence_number")
+        self.set_status = slot_setter(cls, "command_status")
+        self.set_tlvs = slot_setter(cls, "tlvs")
 
     def decode(self, frame: Frame) -> p.Pdu:
         body = frame.body
@@ -506,13 +507,6 @@ def _sm_length_error(sm_length: int) -> RemoteProtocolError:
 
 
 _new = object.__new__
-
-
-def _slot_setter(cls: type, name: str) -> Any:
-    for klass in cls.__mro__:
-        if name in vars(klass):
-            return vars(klass)[name].__set__
-    raise AssertionError(f"{cls.__name__} has no slot {name}")
 
 
 _FAST_ENCODERS: dict[type[p.Pdu], Callable[[Any], bytes]] = {
