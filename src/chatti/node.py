@@ -15,6 +15,7 @@ from chatti.sender import STOP_DEADLINE_SECONDS, Sender, finish_within
 from chatti.sender_process import SenderProcess
 from chatti.simulator import Simulator, SimulatorConfig
 from chatti.store import queries
+from chatti.store.checkpoint import WalCheckpoints
 from chatti.store.engine import Store
 from chatti.store.group_commit import AcceptQueue
 from chatti.store.migrate import upgrade
@@ -30,7 +31,7 @@ SIMULATOR = "simulator"
 class Node:
     def __init__(self, settings: Settings, *, log_level: str = "info") -> None:
         self.settings = settings
-        self.store = Store(settings.database_url)
+        self.store = Store(settings.database_url, checkpoints=WalCheckpoints.BACKGROUND)
         self.accepts = AcceptQueue(self.store)
         self.carriers: Sender | SenderProcess = (
             SenderProcess(settings, log_level)

@@ -35,6 +35,7 @@ import uvloop
 from chatti import collector
 from chatti.config import Settings, load_settings
 from chatti.sender import STOP_DEADLINE_SECONDS, Sender
+from chatti.store.checkpoint import WalCheckpoints
 from chatti.store.engine import Store
 
 log = logging.getLogger(__name__)
@@ -228,7 +229,7 @@ async def _serve(settings: Settings, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if os.getppid() != parent:
         return  # the API process died before prctl took effect
-    store = Store(settings.database_url)
+    store = Store(settings.database_url, checkpoints=WalCheckpoints.ELSEWHERE)  # by the API
     sender = Sender(store, settings)
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)

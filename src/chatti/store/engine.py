@@ -31,6 +31,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from chatti.store.checkpoint import WalCheckpointer, WalCheckpoints
 from chatti.store.errors import StoreUnavailableError
 
 BUSY_TIMEOUT_MS = 10_000  # how long a reader or a second process waits for SQLite's lock
@@ -173,13 +174,26 @@ def sqlite_url(path: Path) -> str:
 class Store:
     """The open database: `write()` and `read()` lend a connection inside a transaction."""
 
-    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 10,
+        checkpoints: WalCheckpoints = WalCheckpoints.INLINE,
+    ) -> None:
+        """`checkpoints`: who checkpoints a SQLite file's WAL (store/checkpoint.py)."""
         self.url = async_url(url)
         self.dialect = make_url(self.url).get_backend_name()
+        self._checkpointer: WalCheckpointer | None = None
         if self.dialect == "sqlite":
             database = make_url(self.url).database
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
+                if checkpoints is WalCheckpoints.BACKGROUND:
+                    self._checkpointer = WalCheckpointer(Path(database))
+                    self._checkpointer.start()
+            else:
+                checkpoints = WalCheckpoints.INLINE
             self._inline: sa.Engine | None = sa.create_engine(
                 make_url(self.url).set(drivername="sqlite"), pool_size=1, max_overflow=0
             )
@@ -189,7 +203,12 @@ class Store:
                 make_url(self.url).set(drivername="sqlite"), pool_size=1, max_overflow=0
             )
             self._row_thread = ThreadPoolExecutor(1, thread_name_prefix="chatti-rows")
-            _configure_sqlite(self._inline, busy_timeout_ms=0, begin=None)
+            _configure_sqlite(
+                self._inline,
+                busy_timeout_ms=0,
+                begin=None,
+                auto_checkpoint=checkpoints is WalCheckpoints.INLINE,
+            )
             _configure_sqlite(self._row_reader, busy_timeout_ms=BUSY_TIMEOUT_MS, begin=None)
             _configure_sqlite(
                 self._reader.sync_engine, busy_timeout_ms=BUSY_TIMEOUT_MS, begin="BEGIN"
@@ -263,7 +282,14 @@ class Store:
         async with self.read() as connection:
             await connection.execute(sa.text("SELECT 1"))
 
+    @property
+    def checkpointer(self) -> WalCheckpointer | None:
+        return self._checkpointer
+
     async def close(self) -> None:
+        if self._checkpointer is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self._checkpointer.stop)
+            self._checkpointer = None
         await self._reader.dispose()
         if self._row_reader is not None:
             await asyncio.get_running_loop().run_in_executor(
@@ -302,7 +328,9 @@ async def _begin_immediate(connection: sa.Connection) -> None:
         pause = min(pause * 2, LOCK_RETRY_MAX)
 
 
-def _configure_sqlite(engine: sa.Engine, *, busy_timeout_ms: int, begin: str | None) -> None:
+def _configure_sqlite(
+    engine: sa.Engine, *, busy_timeout_ms: int, begin: str | None, auto_checkpoint: bool = True
+) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Transactions are opened by our own BEGIN, not by the sqlite3 module.
@@ -312,6 +340,8 @@ def _configure_sqlite(engine: sa.Engine, *, busy_timeout_ms: int, begin: str | N
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        if not auto_checkpoint:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     if begin is not None:
