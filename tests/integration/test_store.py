@@ -25,6 +25,7 @@ from chatti.store.models import (
     Idempotency,
     MessageStatus,
     NewMessage,
+    Part,
     Route,
     StoredResponse,
 )
@@ -246,13 +247,7 @@ async def test_receipt_before_the_submit_is_recorded_is_kept_and_applied(store: 
     )
     async with store.write() as connection:
         await sending.record_submissions(connection, [submitted], now)
-    stored, history, parts = await queries.get_message(store, account.id, message.id)
-    assert stored.status is MessageStatus.DELIVERED
-    assert [c.status for c in history] == [
-        MessageStatus.ACCEPTED,
-        MessageStatus.SUBMITTED,
-        MessageStatus.DELIVERED,
-    ]
+    parts = await _delivered_after_its_submit(store, account.id, message.id)
     assert parts[0].carrier_message_id == "7f"
     assert parts[0].receipt_at == now
 
@@ -426,13 +421,19 @@ async def test_outcomes_are_staged_before_the_transaction(store: Store) -> None:
     statements = sending.stage_outcomes(outcomes)  # no connection, no lock: pure work
     async with store.write() as connection:
         assert await statements(connection) == [None, None, None]
-    stored, history, _ = await queries.get_message(store, account.id, sent.id)
+    await _delivered_after_its_submit(store, account.id, sent.id)
+    failed, _, _ = await queries.get_message(store, account.id, refused.id)
+    assert failed.status is MessageStatus.FAILED
+    assert await outbox.webhook_counts(store) == {"pending": 3, "delivered": 0, "gave_up": 0}
+
+
+async def _delivered_after_its_submit(store: Store, account_id: str, message_id: str) -> list[Part]:
+    """The message is delivered, with the history of a submit then its receipt; its parts."""
+    stored, history, parts = await queries.get_message(store, account_id, message_id)
     assert stored.status is MessageStatus.DELIVERED
     assert [c.status for c in history] == [
         MessageStatus.ACCEPTED,
         MessageStatus.SUBMITTED,
         MessageStatus.DELIVERED,
     ]
-    failed, _, _ = await queries.get_message(store, account.id, refused.id)
-    assert failed.status is MessageStatus.FAILED
-    assert await outbox.webhook_counts(store) == {"pending": 3, "delivered": 0, "gave_up": 0}
+    return parts

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -33,6 +35,22 @@ async def _accept(store: Store, account_id: str, count: int, *, per_commit: int 
         await asyncio.sleep(0.01)  # the checkpointer's thread gets its turns
 
 
+@asynccontextmanager
+async def _bulk_store(
+    database: Path, checkpoints: WalCheckpoints, messages: int
+) -> AsyncIterator[tuple[Store, int]]:
+    """A migrated store with `messages` accepted, and the database file's size before."""
+    store = Store(sqlite_url(database), checkpoints=checkpoints)
+    try:
+        await upgrade(store)
+        account, _key = await queries.create_account(store, "bulk")
+        file_before, _wal = _sizes(database)
+        await _accept(store, account.id, messages)
+        yield store, file_before
+    finally:
+        await store.close()
+
+
 def _sizes(database: Path) -> tuple[int, int]:
     wal = database.with_name(database.name + "-wal")
     return database.stat().st_size, wal.stat().st_size if wal.exists() else 0
@@ -42,18 +60,11 @@ async def test_commits_of_a_node_process_leave_the_wal_unchecked(tmp_path: Path)
     """ELSEWHERE (a sender process): well past SQLite's 1,000 pages, no commit copied
     the WAL into the database file, so none stalled on it."""
     database = tmp_path / "chatti.db"
-    store = Store(sqlite_url(database), checkpoints=WalCheckpoints.ELSEWHERE)
-    try:
-        await upgrade(store)
-        account, _key = await queries.create_account(store, "bulk")
-        file_before, _wal = _sizes(database)
-        await _accept(store, account.id, 20_000)
+    async with _bulk_store(database, WalCheckpoints.ELSEWHERE, 20_000) as (_store, file_before):
         file_after, wal = _sizes(database)
         assert wal > 1_500 * PAGE, "the WAL was checkpointed and started again"
         assert file_after == file_before, "a commit copied pages into the database file"
-    finally:
-        await store.close()
-    assert await _count(database) == 20_000
+    assert _count(database) == 20_000
 
 
 async def test_the_background_thread_checkpoints_and_keeps_the_wal_bounded(
@@ -64,12 +75,7 @@ async def test_the_background_thread_checkpoints_and_keeps_the_wal_bounded(
     row is there, read by another connection, and after the store closed."""
     monkeypatch.setattr(checkpoint, "RESTART_FRAMES", 256)
     database = tmp_path / "chatti.db"
-    store = Store(sqlite_url(database), checkpoints=WalCheckpoints.BACKGROUND)
-    try:
-        await upgrade(store)
-        account, _key = await queries.create_account(store, "bulk")
-        file_before, _wal = _sizes(database)
-        await _accept(store, account.id, 12_000)
+    async with _bulk_store(database, WalCheckpoints.BACKGROUND, 12_000) as (store, file_before):
         await asyncio.sleep(3 * checkpoint.CHECKPOINT_INTERVAL_SECONDS)
         file_after, wal = _sizes(database)
         checkpointer = store.checkpointer
@@ -79,11 +85,9 @@ async def test_the_background_thread_checkpoints_and_keeps_the_wal_bounded(
         # A restart lets the next commit write from the WAL's start: its file is as
         # large as the most written between two restarts, not all that was written.
         assert wal < 1_500 * PAGE
-        assert await _count(database) == 12_000
-    finally:
-        await store.close()
+        assert _count(database) == 12_000
     assert store.checkpointer is None
-    assert await _count(database) == 12_000
+    assert _count(database) == 12_000
 
 
 async def test_a_store_before_its_database_file_exists_checkpoints_once_it_does(
@@ -110,7 +114,7 @@ async def test_a_store_before_its_database_file_exists_checkpoints_once_it_does(
         await store.close()
 
 
-async def _count(database: Path) -> int:
+def _count(database: Path) -> int:
     connection = sqlite3.connect(database)
     try:
         return int(connection.execute("SELECT count(*) FROM messages").fetchone()[0])
