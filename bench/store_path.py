@@ -71,8 +71,9 @@ async def measure(store: Store, count: int) -> None:
                 )
                 for m in batch[start : start + GROUP]
             ]
+            statements = sending.stage_outcomes(results)  # as the sender's group commit
             async with store.write() as connection:
-                await sending.record_outcomes(connection, results)
+                await statements(connection)
 
     async def receipts() -> None:
         for start in range(0, len(claimed), GROUP):
@@ -80,8 +81,9 @@ async def measure(store: Store, count: int) -> None:
                 sending.ReceiptUpdate("sim", (f"c{m.id}",), MessageStatus.DELIVERED, None, now_us())
                 for m in claimed[start : start + GROUP]
             ]
+            statements = sending.stage_outcomes(updates)  # as the sender's group commit
             async with store.write() as connection:
-                await sending.record_outcomes(connection, updates)
+                await statements(connection)
 
     async def webhooks() -> None:
         while pending := await outbox.claim_webhooks(store, "bench", 1000, 60, now_us()):

@@ -251,13 +251,6 @@ def stage_outcomes(outcomes: Sequence[Outcome]) -> GroupStatements[None]:
     return statements
 
 
-async def record_outcomes(
-    connection: StoreConnection, outcomes: Sequence[Outcome]
-) -> list[BaseException | None]:
-    """stage_outcomes, in the caller's transaction."""
-    return await stage_outcomes(outcomes)(connection)
-
-
 def _proof(result: Submission) -> str:
     """The history line of a submit: the carrier and the ids it gave this time (parts
     accepted on an earlier try are in message_segments too)."""
